@@ -1,0 +1,38 @@
+# The front door: `make test` and `make demo` set everything up from a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATASET := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup dataset test demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+# Fashion-MNIST from Debian (dataset-fashion-mnist), when apt-get is usable; tests that need it
+# skip with a reason otherwise.
+dataset:
+	@if [ ! -f $(DATASET)/train-images-idx3-ubyte.gz ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1)) \
+	     || echo "warning: could not install dataset-fashion-mnist; tests that need it will skip"; \
+	  else echo "note: $(DATASET) missing and apt-get unusable; tests that need it will skip"; fi; \
+	fi
+
+test: setup dataset
+	$(PY) -m pytest -q
+
+demo: setup dataset
+	$(PY) examples/linear_regression_scratch.py
+
+bench: setup dataset
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

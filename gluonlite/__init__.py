@@ -1,0 +1,18 @@
+"""gluonlite — MXNet's Gluon API, alive, in pure Python on NumPy (CPU) and CuPy (GPU).
+
+``import gluonlite as mx`` and MXNet 1.x code (``mx.nd``, ``mx.autograd``, ``mx.cpu()``,
+``mx.random.seed``, ...) runs unchanged.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import base  # noqa: F401
+from .base import MXNetError  # noqa: F401
+from .context import Context, cpu, gpu, cpu_pinned, current_context, num_gpus  # noqa: F401
+from . import ndarray  # noqa: F401
+from . import ndarray as nd  # noqa: F401
+from . import autograd  # noqa: F401
+from . import random  # noqa: F401
+from . import kernels  # noqa: F401
+from . import test_utils  # noqa: F401

@@ -1,0 +1,80 @@
+"""``mx.nd``: NDArray and every registered operator as a function (MXNet's ``mxnet.ndarray``).
+
+The operator functions are generated from the registry (:mod:`gluonlite.ops`); operators
+whose MXNet name starts with an underscore live in ``nd._internal``.
+"""
+from __future__ import annotations
+
+import types as _types
+
+from ..ops import REGISTRY as _REGISTRY
+from .ndarray import NDArray, invoke, array, empty  # noqa: F401
+from .register import make_function as _make_function
+from .creation import (zeros, ones, full, arange, linspace, eye, concatenate,  # noqa: F401
+                       moveaxis, waitall)
+from .arith import (add, subtract, multiply, divide, true_divide, modulo, power,  # noqa: F401
+                    maximum, minimum, hypot, equal, not_equal, greater, greater_equal,
+                    lesser, lesser_equal, logical_and, logical_or, logical_xor)
+
+_internal = _types.ModuleType("gluonlite.ndarray._internal",
+                              "Operators whose MXNet names start with an underscore.")
+op = _types.ModuleType("gluonlite.ndarray.op", "Every registered operator as a function.")
+
+_HELPERS = set(globals())
+
+
+def _install():
+    g = globals()
+    for name, o in _REGISTRY.items():
+        fn = _make_function(o)
+        setattr(op, name, fn)
+        if name.startswith("_"):
+            setattr(_internal, name, fn)
+        elif name not in _HELPERS:
+            g[name] = fn
+
+
+_install()
+
+# NDArray methods that call the operator of the same name with the array as first input
+_METHODS = {
+    "zeros_like": "zeros_like", "ones_like": "ones_like", "broadcast_axes": "broadcast_axis",
+    "broadcast_to": "broadcast_to", "broadcast_like": "broadcast_like",
+    "reshape_like": "reshape_like", "repeat": "repeat", "pad": "pad", "swapaxes": "swapaxes",
+    "split": "split", "slice": "slice", "slice_axis": "slice_axis", "slice_like": "slice_like",
+    "take": "take", "one_hot": "one_hot", "pick": "pick", "sort": "sort", "topk": "topk",
+    "argsort": "argsort", "argmax": "argmax", "argmax_channel": "argmax_channel",
+    "argmin": "argmin", "clip": "clip", "abs": "abs", "sign": "sign", "flatten": "Flatten",
+    "shape_array": "shape_array", "size_array": "size_array", "expand_dims": "expand_dims",
+    "tile": "tile", "transpose": "transpose", "flip": "flip", "sum": "sum", "nansum": "nansum",
+    "prod": "prod", "nanprod": "nanprod", "mean": "mean", "max": "max", "min": "min",
+    "norm": "norm", "round": "round", "rint": "rint", "fix": "fix", "floor": "floor",
+    "ceil": "ceil", "trunc": "trunc", "sin": "sin", "cos": "cos", "tan": "tan",
+    "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan", "degrees": "degrees",
+    "radians": "radians", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arcsinh": "arcsinh",
+    "arccosh": "arccosh", "arctanh": "arctanh", "exp": "exp", "expm1": "expm1", "log": "log",
+    "log10": "log10", "log2": "log2", "log1p": "log1p", "sqrt": "sqrt", "rsqrt": "rsqrt",
+    "cbrt": "cbrt", "rcbrt": "rcbrt", "square": "square", "reciprocal": "reciprocal",
+    "relu": "relu", "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
+    "squeeze": "squeeze", "where": "where",
+}
+
+
+def _method(opname):
+    fn = _make_function(_REGISTRY[opname])
+
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+
+    method.__name__ = opname
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def _install_methods():
+    for meth, opname in _METHODS.items():
+        if opname in _REGISTRY and not hasattr(NDArray, meth):
+            setattr(NDArray, meth, _method(opname))
+
+
+_install_methods()

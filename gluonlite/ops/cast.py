@@ -1,0 +1,48 @@
+"""Type and device conversion: ``Cast``/``cast``, ``_cast_like`` and ``_copyto``."""
+from __future__ import annotations
+
+from .attrs import Ctx, DType
+from .registry import register, shape_same, dtype_from_attr
+
+
+@register("Cast", aliases=("cast",), shape=shape_same, dtype=dtype_from_attr("dtype"),
+          tags=("elemwise",))
+def Cast(rt, data, *, dtype: DType):
+    """Convert to ``dtype`` (MXNet's ``Cast``); the gradient is cast back."""
+    return data.astype(dtype)
+
+
+@Cast.gradient
+def _(F, a, ins, outs, ogs, need):
+    return (F._cast_like(ogs[0], ins[0]),)
+
+
+def _dtype_like(attrs, in_types, n_out):
+    return in_types, [in_types[1]]
+
+
+@register("_cast_like", shape=lambda a, s: (s, [s[0]]), dtype=_dtype_like,
+          tags=("elemwise",), index_inputs=("like",))
+def _cast_like(rt, data, like):
+    """``data`` converted to the dtype of ``like``."""
+    return data.astype(like.dtype, copy=False)
+
+
+@_cast_like.gradient
+def _(F, a, ins, outs, ogs, need):
+    return F._cast_like(ogs[0], ins[0]), None
+
+
+@register("_copyto", shape=shape_same, tags=("to_ctx",))
+def _copyto(rt, data, *, ctx: Ctx, src: Ctx = None):
+    """A copy of ``data`` (which lives on ``src``) on device ``ctx``."""
+    xp = ctx._runtime(False).xp
+    if not ctx.is_gpu:
+        return data.copy() if xp is rt.xp else data.get()
+    with xp.cuda.Device(ctx.device_id):
+        return xp.array(data)
+
+
+@_copyto.gradient
+def _(F, a, ins, outs, ogs, need):
+    return (F._copyto(ogs[0], ctx=a["src"], src=a["ctx"]),)
