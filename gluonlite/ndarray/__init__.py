@@ -16,6 +16,9 @@ from .arith import (add, subtract, multiply, divide, true_divide, modulo, power,
                     maximum, minimum, hypot, equal, not_equal, greater, greater_equal,
                     lesser, lesser_equal, logical_and, logical_or, logical_xor)
 
+from . import random  # noqa: F401,E402
+from .serialization import *  # noqa: F401,F403,E402
+
 _internal = _types.ModuleType("gluonlite.ndarray._internal",
                               "Operators whose MXNet names start with an underscore.")
 op = _types.ModuleType("gluonlite.ndarray.op", "Every registered operator as a function.")
@@ -56,7 +59,7 @@ _METHODS = {
     "log10": "log10", "log2": "log2", "log1p": "log1p", "sqrt": "sqrt", "rsqrt": "rsqrt",
     "cbrt": "cbrt", "rcbrt": "rcbrt", "square": "square", "reciprocal": "reciprocal",
     "relu": "relu", "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
-    "squeeze": "squeeze", "where": "where",
+    "squeeze": "squeeze",
 }
 
 

@@ -1,8 +1,9 @@
 """Indexing: ``x[key]`` as the operator ``_index`` and its gradient ``_backward_index``.
 
-MXNet 1.x semantics: an integer index on a 1-D array gives shape (1,) (never 0-d), and
-indexing only the first axis with an integer or a step-1 slice returns a view that shares
-memory; every other selection is a copy. ``key`` is a normalised Python key whose array
+MXNet 1.x semantics: an integer index on a 1-D array gives shape (1,) (never 0-d); basic
+indexing (ints, slices, None, Ellipsis) whose result is contiguous in memory returns a view
+that shares memory (``x[1]``, ``x[1:3]``, ``x[1:2, 1:3]`` of a 3x4 array), every other
+selection (``x[:, 1]``, steps, integer arrays, masks) is a copy. ``key`` is a normalised Python key whose array
 parts are raw integer arrays (or boolean masks) of the data's backend.
 """
 from __future__ import annotations
@@ -11,14 +12,6 @@ from .attrs import Any_
 from .registry import register
 
 __all__ = ["index_shape"]
-
-
-def _is_first_axis_view(key):
-    if isinstance(key, int):
-        return True
-    if isinstance(key, slice):
-        return key.step is None or key.step == 1
-    return False
 
 
 def _has_array(key):
@@ -47,8 +40,17 @@ def _select(rt, data, key):
         if not 0 <= k < n:
             raise IndexError(f"index {key} is out of bounds for axis 0 with size {n}")
         return data[k:k + 1]
+    if (isinstance(key, tuple) and key and len(key) == data.ndim
+            and all(isinstance(k, int) for k in key)):
+        # an element: select it as a length-1 slice so the result is a (1,) view, not a
+        # numpy scalar copy
+        k = key[-1] + data.shape[-1] if key[-1] < 0 else key[-1]
+        if not 0 <= k < data.shape[-1]:
+            raise IndexError(f"index {key[-1]} is out of bounds for axis {data.ndim - 1} "
+                             f"with size {data.shape[-1]}")
+        return data[key[:-1] + (slice(k, k + 1),)]
     r = data[key]
-    if not _is_first_axis_view(key) and not _has_array(key):
+    if not _has_array(key) and not r.flags.c_contiguous:
         r = r.copy()
     if r.ndim == 0:
         r = r.reshape(1)
