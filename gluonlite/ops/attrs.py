@@ -11,7 +11,7 @@ import ast
 
 __all__ = ["AttrType", "Int", "Float", "Bool", "Str", "Enum", "Shape", "OptShape", "OptInt",
            "OptFloat", "DType", "OptDType", "AnyAttr", "Any_", "IntOrShape", "OptEnum", "FloatShape",
-           "Ctx"]
+           "Ctx", "OptBool"]
 
 
 class AttrType:
@@ -111,6 +111,21 @@ class _Str(AttrType):
         if isinstance(v, str):
             return v
         raise ValueError(f"expected a string, got {v!r}")
+
+
+class _OptBool(_Bool):
+    """A boolean that may also be None (MXNet's ``boolean or None``), None meaning "the
+    operator's default behaviour"."""
+
+    kind = "boolean or None"
+
+    def parse(self, v):
+        if _is_none(v):
+            return None
+        return super().parse(v)
+
+    def dump(self, v):
+        return "None" if v is None else super().dump(v)
 
 
 class Enum(AttrType):
@@ -288,6 +303,7 @@ class _Ctx(AttrType):
 Int = _Int()
 Float = _Float()
 Bool = _Bool()
+OptBool = _OptBool()
 Str = _Str()
 Shape = _Shape()
 OptShape = _OptShape()
