@@ -135,3 +135,4 @@ def test_setitem_inside_record_on_graph_array_is_refused():
             y += 1
     y[:] = 3  # outside recording it is allowed
     assert y.asnumpy().tolist() == [3, 3]
+
