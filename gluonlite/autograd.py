@@ -255,7 +255,7 @@ def _run(heads, head_grads, retain_graph, create_graph, train_mode):
                 raise MXNetError(f"operator {node.op.name} is not differentiable")
             else:
                 in_grads = rule(F, node.attrs, ins, outs, ogs,
-                                tuple(e is not None for e in entries))
+                                [e is not None for e in entries])
                 if len(in_grads) != len(entries):
                     raise MXNetError(f"gradient rule of {node.op.name} returned "
                                      f"{len(in_grads)} gradients for {len(entries)} inputs")

@@ -39,6 +39,14 @@ class RawNamespace:
 
 
 def _raw_function(op, rt):
+    if not op.attr_specs and op.variadic is None and op._num_outputs == 1:
+        # no attributes, one output: nothing to parse or unpack (the common case in
+        # gradient rules, e.g. _reduce_sum_like)
+        def simple(*args):
+            return op.fwd(rt, *args)
+
+        simple.__name__ = op.name
+        return simple
     variadic_count = op.variadic is not None and "num_args" in op.attr_specs
 
     def fn(*args, **kwargs):
