@@ -201,11 +201,15 @@ class Op:
         return v(attrs) if callable(v) else v
 
     def list_outputs(self, attrs: dict) -> tuple:
+        """Names of the visible outputs (hidden ones, kept for the gradient, are not listed,
+        as in MXNet)."""
         names = self._output_names
         if names is not None:
-            return tuple(names(attrs) if callable(names) else names)
-        n = self.num_outputs(attrs)
-        return ("output",) if n == 1 else tuple(f"output{i}" for i in range(n))
+            names = tuple(names(attrs) if callable(names) else names)
+        else:  # numbered by the total count, as MXNet does (sort -> 'output0')
+            n = self.num_outputs(attrs)
+            names = ("output",) if n == 1 else tuple(f"output{i}" for i in range(n))
+        return names[:self.num_visible_outputs(attrs)]
 
     # --- shape / dtype rules -------------------------------------------------------------
     def infer_shape(self, attrs: dict, in_shapes: list) -> tuple:

@@ -128,7 +128,9 @@ def test_batch_norm_shape_and_dtype_rules():
     assert ins[1:] == [(3,)] * 4 and outs == [(4, 3, 5, 5), (3,), (3,)]
     ins, _ = op.infer_shape(op.parse_attrs({"axis": -1}), [(4, 3, 5), None, None, None, None])
     assert ins[1:] == [(5,)] * 4
-    assert op.list_outputs(a) == ("output", "mean", "var")
+    assert op.list_outputs(a) == ("output",)  # hidden outputs are not listed, as in MXNet
+    assert op.list_outputs(op.parse_attrs({"output_mean_var": True})) == (
+        "output", "mean", "var")
     assert op.num_visible_outputs(a) == 1
     assert op.num_visible_outputs(op.parse_attrs({"output_mean_var": True})) == 3
     assert op.aux_names == ("moving_mean", "moving_var")
