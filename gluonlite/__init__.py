@@ -15,4 +15,8 @@ from . import ndarray as nd  # noqa: F401
 from . import autograd  # noqa: F401
 from . import random  # noqa: F401
 from . import kernels  # noqa: F401
+from . import name  # noqa: F401
+from . import initializer  # noqa: F401
+from . import initializer as init  # noqa: F401
 from . import test_utils  # noqa: F401
+from . import gluon  # noqa: F401

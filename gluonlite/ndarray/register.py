@@ -61,18 +61,24 @@ def _build(op):
                         raise TypeError(f"{op.name}: got multiple values for input {nm!r}")
                     slots[i] = kwargs.pop(nm)
             inputs = []
+            deferred = None
             for i, x in enumerate(slots):
                 if x is None:
                     if names[i] in optional:
                         continue
                     raise MXNetError(f"{op.name}: required input {names[i]!r} is missing")
                 if not isinstance(x, NDArray):
-                    raise TypeError(f"{op.name}: input {names[i]!r} must be an NDArray, got "
-                                    f"{type(x).__name__}")
+                    if hasattr(x, "_deferred_resolve"):
+                        deferred = (deferred or []) + [i]
+                    else:
+                        raise TypeError(f"{op.name}: input {names[i]!r} must be an NDArray, "
+                                        f"got {type(x).__name__}")
                 if len(inputs) != i:
                     raise MXNetError(f"{op.name}: input {names[i]!r} is given but the "
                                      f"optional input before it is missing")
                 inputs.append(x)
+            if deferred:
+                inputs = _resolve_deferred(op, inputs, deferred, op.parse_attrs(dict(kwargs)))
         attrs = op.parse_attrs(kwargs)
         if op._inputs_fn is not None and not variadic:
             expected = op.list_inputs(attrs)
@@ -85,6 +91,23 @@ def _build(op):
     fn.__qualname__ = op.name
     fn.__doc__ = _doc(op)
     return fn
+
+
+def _resolve_deferred(op, inputs, idx, attrs):
+    """Finish the deferred initialisation of parameters passed as inputs: their shapes come
+    from the operator's shape rule applied to the shapes of the real inputs."""
+    shapes = [None if i in idx else tuple(x.shape) for i, x in enumerate(inputs)]
+    try:
+        filled, _ = op.infer_shape(attrs, shapes)
+    except MXNetError as e:
+        raise inputs[idx[0]]._deferred_error(f"{op.name} ({e})") from None
+    out = list(inputs)
+    for i in idx:
+        s = filled[i] if i < len(filled) else None
+        if s is None or any(d == 0 for d in s):
+            raise inputs[i]._deferred_error(f"the shape rule of {op.name}")
+        out[i] = inputs[i]._deferred_resolve(tuple(s))
+    return out
 
 
 def _parse_ctx(op, ctx):

@@ -1,0 +1,5 @@
+"""Gluon: the imperative/hybrid neural-network API (MXNet's ``mxnet.gluon``)."""
+from .parameter import (Parameter, Constant, ParameterDict,  # noqa: F401
+                        DeferredInitializationError)
+from .block import Block, HybridBlock  # noqa: F401
+from . import nn  # noqa: F401
