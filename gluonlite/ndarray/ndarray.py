@@ -353,7 +353,7 @@ def _common_ctx(opname, arrays):
 
 
 def _dtype_mismatch(op, arrays, idx):
-    names = op.list_inputs({}) if op.variadic is None else [f"arg{i}" for i in range(len(arrays))]
+    names = op.input_names if op.variadic is None else [f"arg{i}" for i in range(len(arrays))]
     parts = ", ".join(f"'{names[i]}' {arrays[i]._data.dtype.name}" for i in idx)
     raise MXNetError(f"{op.name}: inputs must have the same dtype, got {parts}; convert "
                      "with .astype(...)")
