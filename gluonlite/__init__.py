@@ -19,4 +19,5 @@ from . import name  # noqa: F401
 from . import initializer  # noqa: F401
 from . import initializer as init  # noqa: F401
 from . import test_utils  # noqa: F401
+from . import metric  # noqa: F401
 from . import gluon  # noqa: F401
