@@ -138,7 +138,7 @@ _BINARY = [
     ("mul", _mul, _d_mul, "elemwise_mul", ("_mul", "_Mul"), ()),
     ("div", _div, _d_div, "elemwise_div", ("_div", "_Div"), ()),
     ("mod", _mod, _d_mod, "_mod", ("_Mod",), ()),
-    ("power", _power, _d_power, "_power", ("_Power", "_pow"), ()),
+    ("power", _power, _d_power, "_power", ("_Power",), ()),
     ("maximum", _maximum, _d_maximum, "_maximum", ("_Maximum",), ()),
     ("minimum", _minimum, _d_minimum, "_minimum", ("_Minimum",), ()),
     ("hypot", _hypot, _d_hypot, "_hypot", ("_Hypot",), ()),
@@ -255,7 +255,7 @@ def _log(s):
 
 
 # --- n-ary sum -------------------------------------------------------------------------------
-@register("add_n", aliases=("ElementWiseSum", "_sum"), tags=("elemwise",),
+@register("add_n", aliases=("ElementWiseSum",), tags=("elemwise",),
           shape=shape_same)
 def add_n(rt, *args, num_args: Int = 0):
     """Sum of any number of arrays of equal shape (MXNet's ``add_n``/``ElementWiseSum``)."""

@@ -69,7 +69,7 @@ def _concat_shape_rule(attrs, in_shapes):
     return in_shapes, [_concat_shape("concat", in_shapes, attrs["dim"])]
 
 
-@register("concat", aliases=("Concat",), shape=_concat_shape_rule)
+@register("Concat", aliases=("concat",), shape=_concat_shape_rule)
 def concat(rt, *data, num_args: Int = 0, dim: Int = 1):
     """Join arrays along the existing axis ``dim`` (MXNet's ``concat``/``Concat``).
 
@@ -190,7 +190,7 @@ def _split_shape_rule(attrs, in_shapes):
     return in_shapes, _split_shapes(s, n, attrs["axis"], attrs["squeeze_axis"])
 
 
-@register("split", aliases=("SliceChannel",), shape=_split_shape_rule,
+@register("SliceChannel", aliases=("split",), shape=_split_shape_rule,
           num_outputs=lambda a: a["num_outputs"])
 def split(rt, data, *, num_outputs: Int, axis: Int = 1, squeeze_axis: Bool = False):
     """Split ``axis`` into ``num_outputs`` equal parts (MXNet's ``split``/``SliceChannel``).

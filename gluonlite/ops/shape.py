@@ -174,7 +174,7 @@ def _(F, a, ins, outs, ogs, need):
     return (F.transpose(ogs[0], axes=tuple(inv)),)
 
 
-@register("swapaxes", aliases=("SwapAxis",), shape=forward_shape(
+@register("SwapAxis", aliases=("swapaxes",), shape=forward_shape(
     lambda a, s: _swap_shape(s, a["dim1"], a["dim2"])))
 def swapaxes(rt, data, *, dim1: Int = 0, dim2: Int = 0):
     """Swap two axes."""

@@ -175,7 +175,7 @@ def _pad_shape(a, s):
 _PAD_MODE = Enum("constant", "edge", "reflect")
 
 
-@register("pad", aliases=("Pad",), shape=forward_shape(_pad_shape))
+@register("Pad", aliases=("pad",), shape=forward_shape(_pad_shape))
 def pad(rt, data, *, mode: _PAD_MODE, pad_width: Shape, constant_value: Float = 0.0):
     """Pad the spatial axes of a 4-D/5-D float array (MXNet's ``pad``/``Pad``).
 
@@ -258,7 +258,7 @@ def _flip_axes(ndim, axis):
     return tuple(sorted(odd))
 
 
-@register("flip", aliases=("reverse",), tags=("view",),
+@register("reverse", aliases=("flip",), tags=("view",),
           shape=forward_shape(lambda a, s: (_flip_axes(len(s), a["axis"]), tuple(s))[1]))
 def flip(rt, data, *, axis: Shape):
     """Reverse the order of elements along each axis in ``axis`` (MXNet's

@@ -125,7 +125,7 @@ def test_pad_errors():
         nd.pad(x, mode="reflect", pad_width=(0, 0, 0, 0, 3, 0, 0, 0))
     with pytest.raises(MXNetError, match="pad: only floating point arrays"):
         nd.pad(x.astype("int32"), mode="constant", pad_width=(0, 0, 0, 0, 1, 1, 1, 1))
-    with pytest.raises(MXNetError, match="pad: invalid value for argument 'mode'"):
+    with pytest.raises(MXNetError, match="(pad|Pad): invalid value for argument 'mode'"):
         nd.pad(x, mode="wrap", pad_width=(0, 0, 0, 0, 1, 1, 1, 1))
     with pytest.raises(MXNetError, match="pad: required argument 'mode'"):
         nd.pad(x, pad_width=(0, 0, 0, 0, 1, 1, 1, 1))
@@ -162,7 +162,7 @@ def test_flip(axis):
 def test_flip_errors():
     with pytest.raises(MXNetError, match="flip: axis 3 is out of range"):
         nd.flip(nd.ones((2, 3, 4)), axis=3)
-    with pytest.raises(MXNetError, match="flip: required argument 'axis'"):
+    with pytest.raises(MXNetError, match="(flip|reverse): required argument 'axis'"):
         nd.flip(nd.ones((2,)))
 
 
