@@ -13,6 +13,10 @@ from .context import Context, cpu, gpu, cpu_pinned, current_context, num_gpus  #
 from . import ndarray  # noqa: F401
 from . import ndarray as nd  # noqa: F401
 from . import autograd  # noqa: F401
+from . import symbol  # noqa: F401
+from . import symbol as sym  # noqa: F401
+from . import visualization  # noqa: F401
+from . import visualization as viz  # noqa: F401
 from . import random  # noqa: F401
 from . import kernels  # noqa: F401
 from . import name  # noqa: F401

@@ -113,6 +113,11 @@ def _indent(s, n):
     return "\n".join([lines[0]] + [" " * n + line for line in lines[1:]])
 
 
+def _sym_module():
+    from .. import symbol
+    return symbol
+
+
 def _find_ctx(args):
     for a in args:
         if isinstance(a, NDArray):
@@ -419,15 +424,18 @@ class HybridBlock(Block):
     """A Block written once as ``hybrid_forward(self, F, x, *args, **params)``.
 
     On NDArrays ``F`` is ``mx.nd`` and the block's registered parameters arrive as keyword
-    arrays. ``hybridize()`` marks the block (and its HybridBlock children) for compilation to
-    a static graph. Children must be HybridBlocks too. A subclass may instead override
-    ``forward`` directly (MXNet 2.x style).
+    arrays; on Symbols ``F`` is ``mx.sym`` and they arrive as variables. After
+    ``hybridize()`` a call traces the block once into a Symbol and runs it compiled (see
+    :mod:`gluonlite.gluon.cached_op`): the Python body runs only when tracing. Children must
+    be HybridBlocks too. A subclass may instead override ``forward`` (MXNet 2.x style);
+    hybridized, that forward is traced with Symbols.
     """
 
     def __init__(self, prefix=None, params=None):
         super().__init__(prefix=prefix, params=params)
         self._active = False
         self._flags = []
+        self._cached_op = None
 
     def register_child(self, block, name=None):
         if not isinstance(block, HybridBlock):
@@ -436,13 +444,18 @@ class HybridBlock(Block):
                 f"{type(block)}. If you are using Sequential, please try HybridSequential "
                 "instead.")
         super().register_child(block, name)
+        self._clear_cached_op()
+
+    def _clear_cached_op(self):
+        self._cached_op = None
 
     def hybridize(self, active=True, static_alloc=False, static_shape=False, **kwargs):
-        """Mark this block and its children for hybrid execution (``static_alloc`` and
-        ``static_shape`` as MXNet). Computation is currently imperative either way: results
-        are identical, the compiled path is not part of this build."""
+        """Compile this block (and its HybridBlock children) on the next call: the graph is
+        traced once and compiled per input signature; ``hybridize(False)`` returns to
+        imperative execution. ``static_alloc``/``static_shape`` are accepted as in MXNet."""
         self._active = active
         self._flags = [("static_alloc", static_alloc), ("static_shape", static_shape)]
+        self._clear_cached_op()
         if active and (self._forward_hooks or self._forward_pre_hooks):
             warnings.warn(f'"{self}" is being hybridized while still having forward '
                           "hook/pre-hook. If it is a child of HybridBlock, the hooks will not "
@@ -450,22 +463,77 @@ class HybridBlock(Block):
         super().hybridize(active, static_alloc=static_alloc, static_shape=static_shape,
                           **kwargs)
 
+    def cast(self, dtype):
+        self._clear_cached_op()
+        super().cast(dtype)
+
     def forward(self, x, *args):
+        from ..symbol import Symbol
+        if isinstance(x, Symbol) or any(isinstance(a, Symbol) for a in args):
+            params = {k: v.var() for k, v in self._reg_params.items()}
+            with self.name_scope():
+                return self.hybrid_forward(_sym_module(), x, *args, **params)
         ctx = _find_ctx((x,) + args)
         if ctx is None:
             raise ValueError(f"{type(self).__name__}: HybridBlock inputs must include at least "
                              f"one NDArray, got {type(x).__name__}")
+        if self._active:
+            return self._call_cached_op(x, *args)
         with ctx:
             params = {k: v._data_or_deferred(ctx) for k, v in self._reg_params.items()}
             return self.hybrid_forward(nd, x, *args, **params)
+
+    def __call__(self, *args):
+        if self._active and type(self).forward is not HybridBlock.forward:
+            # a plain forward (MXNet 2.x style), hybridized: run it through the cached graph
+            for hook in self._forward_pre_hooks.values():
+                hook(self, args)
+            out = self._call_cached_op(*args)
+            for hook in self._forward_hooks.values():
+                hook(self, args, out)
+            return out
+        return super().__call__(*args)
+
+    def _call_cached_op(self, *args):
+        from .cached_op import CachedOp
+        if self._cached_op is None:
+            self._cached_op = CachedOp(self)
+        return self._cached_op(args)
+
+    def _symbolic_call(self, *args):
+        """Run the block on Symbols (tracing)."""
+        return self.forward(*args)
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         """Override with the computation, written against ``F``."""
         raise NotImplementedError(f"{type(self).__name__} must implement hybrid_forward()")
 
     def infer_shape(self, *args):
-        """Finish deferred parameter shapes by running a forward pass on ``args``."""
-        from .. import autograd
-        with autograd.pause():
-            self(*args)
+        """Infer the shapes of deferred parameters from input arrays through the graph
+        (nothing is computed)."""
+        from .cached_op import CachedOp
+        op = CachedOp(self)
+        op._trace(args)
+        flat = [a for a in args if a is not None]
+        op._finish_deferred(flat)
+
+    def export(self, path, epoch=0, remove_amp_cast=True):
+        """Write ``path-symbol.json`` (MXNet's graph JSON) and ``path-%04d.params``
+        (``arg:``/``aux:`` parameters) of the hybridized, already-run block; returns
+        ``(symbol, params dict)``."""
+        if self._cached_op is None or self._cached_op.symbol is None:
+            raise RuntimeError("Please first call block.hybridize() and then run forward with "
+                               "this block at least once before calling export.")
+        sym = self._cached_op.symbol
+        sym.save(f"{path}-symbol.json")
+        arg_names = set(sym.list_arguments())
+        aux_names = set(sym.list_auxiliary_states())
+        arg_dict = {}
+        for name, param in self.collect_params().items():
+            if name in arg_names:
+                arg_dict[f"arg:{name}"] = param._reduce()
+            elif name in aux_names:
+                arg_dict[f"aux:{name}"] = param._reduce()
+        nd.save(f"{path}-{epoch:04d}.params", arg_dict)
+        return sym, arg_dict
 

@@ -367,11 +367,12 @@ def _wrap_error(op, e, datas, attrs):
                       f"attributes: {shown})")
 
 
-def invoke(op, inputs, attrs, out=None, ctx=None):
+def invoke(op, inputs, attrs, out=None, ctx=None, all_outputs=False):
     """Run operator ``op`` on NDArray ``inputs`` with parsed ``attrs``.
 
     Returns one NDArray, or a list when the operator has several visible outputs; with
-    ``out=`` the results are written into the given arrays, which are returned.
+    ``out=`` the results are written into the given arrays, which are returned. With
+    ``all_outputs`` the hidden outputs are returned too (always as a list).
     """
     if inputs:
         ctx = inputs[0]._ctx
@@ -416,7 +417,11 @@ def invoke(op, inputs, attrs, out=None, ctx=None):
                                     for n, e2 in zip(op.input_names, entries))
                 node = Node(op, attrs, entries, tuple(datas), outs, octx)
                 break
-    nvis = len(outs) if op._visible_outputs is None else op.num_visible_outputs(attrs)
+    nvis = len(outs) if op._visible_outputs is None or all_outputs \
+        else op.num_visible_outputs(attrs)
+    if all_outputs:
+        return [NDArray(o, octx, None if node is None else (node, k))
+                for k, o in enumerate(outs)]
     if out is not None:
         return _write_out(op, out, outs, nvis, node, octx)
     if nvis == 1:

@@ -127,7 +127,7 @@ def _leaky_shape(a, in_shapes):
           inputs=lambda a: ("data", "gamma") if a["act_type"] == "prelu" else ("data",),
           num_outputs=lambda a: 2 if a["act_type"] == "rrelu" else 1,
           output_names=lambda a: ("output", "mask") if a["act_type"] == "rrelu"
-          else ("output",))
+          else ("output",), tags=("random",))  # random slopes with act_type='rrelu'
 def LeakyReLU(rt, data, gamma=None, *, act_type: Enum(*_LEAKY_TYPES) = "leaky",
               slope: Float = 0.25, lower_bound: Float = 0.125, upper_bound: Float = 0.334):
     """Leaky rectified linear units and relatives (MXNet's ``LeakyReLU``).

@@ -1,0 +1,94 @@
+"""Code generation: an IR graph becomes one straight-line Python function.
+
+Each equation becomes one call of its operator's forward kernel with the attributes written
+as literals (or bound constants), in topological order, with no dispatch, no tape and no
+NDArray wrapping; values are released (``del``) right after their last use so a long graph
+does not keep every intermediate alive. The generated source is kept on the function
+(``fn.__source__``) for inspection and tests.
+"""
+from __future__ import annotations
+
+import math
+
+__all__ = ["generate", "compile_function"]
+
+
+def _literal(v):
+    if v is None or isinstance(v, (bool, int, str)):
+        return repr(v)
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else None
+    if isinstance(v, tuple):
+        parts = [_literal(x) for x in v]
+        if any(p is None for p in parts):
+            return None
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    return None
+
+
+def generate(inputs, eqns, outputs, name="run"):
+    """Source text and globals of ``def name(rt, *inputs) -> tuple(outputs)``."""
+    env = {}
+    names = {}
+    for i, v in enumerate(inputs):
+        names[v.id] = f"a{i}"
+
+    def ref(v):
+        n = names.get(v.id)
+        if n is not None:
+            return n
+        if v.const is not None:
+            n = f"C{len(env)}"
+            env[n] = v.const
+            names[v.id] = n
+            return n
+        raise ValueError(f"value {v!r} is used before it is computed")
+
+    # last use of every value, to free it early
+    last = {}
+    for k, e in enumerate(eqns):
+        for v in e.ins:
+            last[v.id] = k
+    out_ids = {v.id for v in outputs}
+    input_ids = {v.id for v in inputs}
+
+    lines = [f"def {name}(rt{''.join(', ' + names[v.id] for v in inputs)}):"]
+    counter = 0
+    for k, e in enumerate(eqns):
+        opname = f"O{len(env)}"
+        env[opname] = e.op
+        args = ["rt"] + [ref(v) for v in e.ins]
+        for key, val in e.attrs.items():
+            lit = _literal(val)
+            if lit is None:
+                cname = f"C{len(env)}"
+                env[cname] = val
+                lit = cname
+            args.append(f"{key}={lit}")
+        outs = []
+        for v in e.outs:
+            n = f"v{counter}"
+            counter += 1
+            names[v.id] = n
+            outs.append(n)
+        target = outs[0] if len(outs) == 1 else ", ".join(outs)
+        lines.append(f"    {target} = {opname}.fwd({', '.join(args)})")
+        dead = [names[v.id] for v in dict.fromkeys(e.ins)
+                if last.get(v.id) == k and v.id not in out_ids and v.id not in input_ids
+                and v.const is None]
+        dead += [names[v.id] for v in e.outs if v.id not in last and v.id not in out_ids]
+        if dead:
+            lines.append(f"    del {', '.join(dead)}")
+    rets = [ref(v) for v in outputs]
+    lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
+    return "\n".join(lines) + "\n", env
+
+
+def compile_function(inputs, eqns, outputs, name="run"):
+    """Compile the graph to a Python function ``f(rt, *inputs) -> tuple``."""
+    src, env = generate(inputs, eqns, outputs, name)
+    code = compile(src, f"<gluonlite-compiled {name}>", "exec")
+    exec(code, env)
+    fn = env[name]
+    fn.__source__ = src
+    return fn

@@ -1,0 +1,199 @@
+"""``CachedOp``: a hybridized block's graph, traced once and compiled per input signature.
+
+The first call traces the block into a Symbol (``hybrid_forward`` with ``F = mx.sym`` and its
+parameters as variables, or ``forward`` by recording the operators it runs), infers the
+shapes of deferred parameters through the graph, and keeps it. Each new signature — input
+shapes and dtypes, context, train/predict mode, which inputs need gradients — gets a
+compiled :class:`~gluonlite.compiler.Program`. Under ``autograd.record()`` the whole call is
+one tape entry whose backward runs the compiled gradient program.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Node, _st
+from ..base import MXNetError
+from ..ndarray import NDArray
+from ..ndarray.ndarray import invoke
+
+__all__ = ["CachedOp", "flatten", "regroup"]
+
+
+def flatten(args, what):
+    """Nested lists/tuples of NDArrays (or Symbols, or None) -> flat list and format."""
+    from ..symbol import Symbol
+    if isinstance(args, (NDArray, Symbol)):
+        return [args], 0
+    if args is None:
+        return [None], -1
+    if not isinstance(args, (list, tuple)):
+        raise ValueError(f"When hybridized, the {what} of a HybridBlock must be (nested) lists "
+                         f"of Symbol or NDArray, got {args!r} of type {type(args).__name__}")
+    flat, fmts = [], []
+    for a in args:
+        f, fmt = flatten(a, what)
+        flat.extend(f)
+        fmts.append(fmt)
+    return flat, fmts
+
+
+def regroup(flat, fmt):
+    """Inverse of :func:`flatten`."""
+    def merge(args, fmt):
+        if isinstance(fmt, int):
+            if fmt == 0:
+                return args[0], args[1:]
+            if fmt == -1:
+                return None, args[1:]
+            return args[:fmt], args[fmt:]
+        ret = []
+        for f in fmt:
+            r, args = merge(args, f)
+            ret.append(r)
+        return ret, args
+    return merge(list(flat), fmt)[0]
+
+
+class _CachedGrad:
+    """The tape-side operator of a cached call: its backward is the compiled program."""
+
+    __slots__ = ("prog", "name")
+
+    def __init__(self, prog, name):
+        self.prog = prog
+        self.name = name
+
+    def grad_fn(self, F, attrs, ins, outs, ogs, need):
+        if getattr(F, "kind", "raw") == "nd":
+            return _replay_gradient(self.prog, ins, ogs)
+        # the backward's own train flag (F's runtime) picks e.g. BatchNorm's gradient
+        # formula, as in MXNet
+        return self.prog.run_backward(F._rt, attrs["residuals"], ogs)
+
+
+def _replay_gradient(prog, ins, ogs):
+    """create_graph=True through a hybridized block: run the forward and gradient graphs
+    imperatively on the recorded inputs, so the gradients are themselves recorded."""
+    joint = prog.joint
+    vals = {}
+    for v, x in zip(prog.graph.inputs, ins):
+        vals[v.id] = x
+    for v, g in zip(joint.head_grads, ogs):
+        vals[v.id] = g
+
+    def get(v):
+        if v.const is not None:
+            ctx = ins[0].context if ins else None
+            return NDArray(v.const, ctx)
+        return vals[v.id]
+
+    for e in joint.fwd_eqns + joint.bwd_eqns:
+        res = invoke(e.op, [get(v) for v in e.ins], e.attrs, all_outputs=True)
+        for v, r in zip(e.outs, res):
+            vals[v.id] = r
+    out = [None] * len(ins)
+    for w, g in zip(joint.wrt, joint.grads):
+        if g is not None:
+            out[[v.id for v in prog.graph.inputs].index(w.id)] = get(g)
+    return out
+
+
+class CachedOp:
+    """The traced graph of a HybridBlock and its compiled programs."""
+
+    def __init__(self, block):
+        self.block = block
+        self.symbol = None
+        self.in_format = None
+        self.out_format = None
+        self.data_names = []
+        self.inputs = []        # per graph input: ("data", index) or ("param", Parameter)
+        self.programs = {}
+
+    # --- tracing ---------------------------------------------------------------------------
+    def _trace(self, args):
+        from .. import symbol as sym
+        flat, self.in_format = flatten(list(args), "input")
+        n_data = sum(1 for a in flat if a is not None)
+        names = ["data"] if n_data == 1 else [f"data{i}" for i in range(n_data)]
+        it = iter(names)
+        syms = [None if a is None else sym.var(next(it)) for a in flat]
+        self.data_names = names
+        out = self.block._symbolic_call(*regroup(syms, self.in_format))
+        flat_out, self.out_format = flatten(out, "output")
+        if any(o is None for o in flat_out):
+            raise MXNetError(f"{type(self.block).__name__}: hybridized outputs cannot be None")
+        self.symbol = sym.Group(flat_out) if len(flat_out) > 1 else flat_out[0]
+        params = {p.name: p for p in self.block.collect_params().values()}
+        inputs = []
+        for n in self.symbol.list_inputs():
+            if n in names:
+                inputs.append(("data", names.index(n)))
+            elif n in params:
+                inputs.append(("param", params[n]))
+            else:
+                raise MXNetError(f"{type(self.block).__name__}: the traced graph uses variable "
+                                 f"{n!r}, which is neither an input nor a parameter of the "
+                                 "block (create variables only through self.params)")
+        self.inputs = inputs
+
+    def _finish_deferred(self, data):
+        pending = [p for kind, p in self.inputs if kind == "param" and p._data is None]
+        if not pending:
+            return
+        shapes = {n: tuple(d.shape) for n, d in zip(self.data_names, data)}
+        arg_shapes, _, aux_shapes = self.symbol.infer_shape_partial(**shapes)
+        shape_of = dict(zip(self.symbol.list_arguments(), arg_shapes))
+        shape_of.update(zip(self.symbol.list_auxiliary_states(), aux_shapes))
+        for p in pending:
+            s = shape_of.get(p.name)
+            if s and all(d > 0 for d in s):
+                p._infer_shape(s)
+            p._finish_deferred_init()
+
+    # --- calling ---------------------------------------------------------------------------
+    def __call__(self, args):
+        flat, fmt = flatten(list(args), "input")
+        if self.symbol is None or fmt != self.in_format:
+            self._trace(args)
+            self.programs.clear()
+        data = [a for a in flat if a is not None]
+        if not data:
+            raise ValueError(f"{type(self.block).__name__}: no NDArray input")
+        ctx = data[0].context
+        for d in data:
+            if d.context is not ctx:
+                raise MXNetError(f"{type(self.block).__name__}: all inputs of a hybridized "
+                                 f"block must be on one context, found {ctx} and {d.context}")
+        self._finish_deferred(data)
+        inputs = [data[i] if kind == "data" else i.data(ctx) for kind, i in self.inputs]
+        training = _st.training
+        recording = _st.recording
+        need = tuple(recording and x._entry is not None for x in inputs)
+        key = (tuple((x.shape, x._data.dtype) for x in inputs), ctx, training, need)
+        prog = self.programs.get(key)
+        if prog is None:
+            prog = self.programs[key] = self._compile(inputs, need, ctx, training)
+        rt = ctx._runtime(training)
+        raw = [x._data for x in inputs]
+        atype = rt.array_type
+        if any(need):
+            res = prog.forward(rt, *raw)
+            n = prog.n_outputs
+            outs = [o if type(o) is atype else rt.xp.asarray(o) for o in res[:n]]
+            node = Node(_CachedGrad(prog, type(self.block).__name__),
+                        {"residuals": res[n:]},
+                        tuple(x._entry for x in inputs), tuple(raw), tuple(outs), ctx)
+            result = [NDArray(o, ctx, (node, k)) for k, o in enumerate(outs)]
+        else:
+            outs = prog.infer(rt, *raw)
+            result = [NDArray(o if type(o) is atype else rt.xp.asarray(o), ctx) for o in outs]
+        return regroup(result, self.out_format)
+
+    def _compile(self, inputs, need, ctx, training):
+        from ..compiler import Program, from_symbol
+        graph, _ = from_symbol(self.symbol)
+        for v, x in zip(graph.inputs, inputs):
+            v.shape, v.dtype = tuple(x.shape), np.dtype(x._data.dtype).name
+        return Program(graph, list(need), ctx._runtime(training), train=training)
+
