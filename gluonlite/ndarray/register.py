@@ -40,7 +40,7 @@ def _build(op):
             for i, x in enumerate(inputs):
                 if not isinstance(x, NDArray):
                     raise TypeError(f"{op.name}: input {i} must be an NDArray, got "
-                                    f"{type(x).__name__}")
+                                    f"{type(x).__name__}{_symbol_hint(x)}")
             if counts_args:
                 kwargs.setdefault("num_args", len(inputs))
         else:
@@ -72,7 +72,7 @@ def _build(op):
                         deferred = (deferred or []) + [i]
                     else:
                         raise TypeError(f"{op.name}: input {names[i]!r} must be an NDArray, "
-                                        f"got {type(x).__name__}")
+                                        f"got {type(x).__name__}{_symbol_hint(x)}")
                 if len(inputs) != i:
                     raise MXNetError(f"{op.name}: input {names[i]!r} is given but the "
                                      f"optional input before it is missing")
@@ -91,6 +91,13 @@ def _build(op):
     fn.__qualname__ = op.name
     fn.__doc__ = _doc(op)
     return fn
+
+
+def _symbol_hint(x):
+    if type(x).__name__ == "Symbol":
+        return (" (a hybridized block is traced with Symbols: use hybrid_forward's F argument "
+                "or methods of the inputs instead of nd functions)")
+    return ""
 
 
 def _resolve_deferred(op, inputs, idx, attrs):
