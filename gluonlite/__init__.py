@@ -24,4 +24,7 @@ from . import initializer  # noqa: F401
 from . import initializer as init  # noqa: F401
 from . import test_utils  # noqa: F401
 from . import metric  # noqa: F401
+from . import recordio  # noqa: F401
+from . import image  # noqa: F401
+from . import image as img  # noqa: F401
 from . import gluon  # noqa: F401
