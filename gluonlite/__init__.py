@@ -24,6 +24,8 @@ from . import initializer  # noqa: F401
 from . import initializer as init  # noqa: F401
 from . import test_utils  # noqa: F401
 from . import metric  # noqa: F401
+from . import optimizer  # noqa: F401
+from . import lr_scheduler  # noqa: F401
 from . import recordio  # noqa: F401
 from . import image  # noqa: F401
 from . import image as img  # noqa: F401
