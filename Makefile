@@ -29,7 +29,7 @@ test: setup dataset
 	$(PY) -m pytest -q
 
 demo: setup dataset
-	$(PY) examples/linear_regression_scratch.py
+	$(PY) examples/train_fashion_mnist_lenet.py
 
 bench: setup dataset
 	$(PY) bench/run.py
