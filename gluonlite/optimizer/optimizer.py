@@ -45,6 +45,9 @@ def check_real(name, value, allow_none=False):
 def check_weight_grad(weight, grad, what="update"):
     """Raise a clear error unless ``weight`` and ``grad`` are NDArrays of one shape on
     one device."""
+    if type(weight) is NDArray and type(grad) is NDArray and \
+            weight._data.shape == grad._data.shape and weight._ctx is grad._ctx:
+        return  # the common case, checked cheaply (this runs for every update)
     if not isinstance(weight, NDArray):
         raise TypeError(f"{what}: weight: expected an NDArray, got {type(weight).__name__}")
     if not isinstance(grad, NDArray):

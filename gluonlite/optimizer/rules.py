@@ -32,9 +32,21 @@ __all__ = ["sgd", "sgd_fused", "nag", "signsgd", "signum", "adam", "adamw", "rms
            "l2norm"]
 
 
+_F32: dict = {}
+
+
+def _round32(v):
+    r = _F32.get(v)
+    if r is None:
+        r = float(np.float32(v))
+        if len(_F32) < 4096:  # hyper-parameters repeat every step; schedules add a few
+            _F32[v] = r
+    return r
+
+
 def f32(*values):
     """``values`` rounded to float32 precision (None stays None), as Python floats."""
-    return tuple(None if v is None else float(np.float32(v)) for v in values)
+    return tuple([None if v is None else _round32(v) for v in values])
 
 
 def _clips(clip):

@@ -80,3 +80,28 @@ def test_declines_what_it_cannot_run(reference):
     fused.sgd(b[:, ::2].copy(), g[:, ::2].copy(), None, 0.1, 0.01, 1.0, None, 0.0)
     expect = w[:, ::2] - 0.1 * (g[:, ::2] + 0.01 * w[:, ::2])
     np.testing.assert_allclose(a[:, ::2], expect, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_decaying_states_are_flushed_to_zero_not_subnormal(reference, dtype):
+    # a weight whose gradient stays 0 (a dead ReLU unit): its momentum decays geometrically;
+    # it is stored as 0 once below the smallest normal float instead of going subnormal
+    # (subnormal arithmetic made such updates many times slower)
+    tiny = np.finfo(dtype).tiny
+    w = np.ones(64, dtype)
+    g = np.zeros(64, dtype)
+    mom = np.full(64, 1e-3, dtype)
+    mean, var = mom.copy(), mom.copy()
+    w0 = w.copy()
+    for _ in range(4000 if dtype == "float32" else 8000):
+        rules.sgd(np, w, g, mom, 0.1, 0.0, 1.0, None, 0.9)
+        rules.adam(np, w0, g, mean, var, 0.01, 0.0, 1.0, None, 0.9, 0.9, 1e-8)
+    for s in (mom, mean, var):
+        assert np.all((s == 0) | (np.abs(s) >= tiny))
+        assert np.all(s == 0)
+    # the weights moved exactly as the unflushed NumPy rule moves them
+    w2, mom2 = np.ones(64, dtype), np.full(64, 1e-3, dtype)
+    with reference:
+        for _ in range(4000 if dtype == "float32" else 8000):
+            rules.sgd(np, w2, g, mom2, 0.1, 0.0, 1.0, None, 0.9)
+    np.testing.assert_array_equal(w, w2)
