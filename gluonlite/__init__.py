@@ -30,3 +30,7 @@ from . import recordio  # noqa: F401
 from . import image  # noqa: F401
 from . import image as img  # noqa: F401
 from . import gluon  # noqa: F401
+
+from . import memory as _memory  # noqa: E402
+
+_memory.tune_malloc()  # pooled allocation of large buffers, as MXNet's storage manager
