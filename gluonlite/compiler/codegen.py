@@ -1,14 +1,18 @@
 """Code generation: an IR graph becomes one straight-line Python function.
 
-Each equation becomes one call of its operator's forward kernel with the attributes written
-as literals (or bound constants), in topological order, with no dispatch, no tape and no
-NDArray wrapping; values are released (``del``) right after their last use so a long graph
-does not keep every intermediate alive. The generated source is kept on the function
-(``fn.__source__``) for inspection and tests.
+Each equation becomes its operator's lowered expression (:mod:`.lower`: the computation
+itself, specialised to the known shapes and dtypes) or, for operators without one, a call
+of the operator's forward with the attributes written as literals (or bound constants) —
+in topological order, with no dispatch, no tape and no NDArray wrapping. Values are
+released (``del``) right after their last use so a long graph does not keep every
+intermediate alive. The generated source is kept on the function (``fn.__source__``) for
+inspection and tests.
 """
 from __future__ import annotations
 
 import math
+
+from .lower import Lowering, lower
 
 __all__ = ["generate", "compile_function"]
 
@@ -26,9 +30,11 @@ def _literal(v):
     return None
 
 
-def generate(inputs, eqns, outputs, name="run"):
-    """Source text and globals of ``def name(rt, *inputs) -> tuple(outputs)``."""
+def generate(inputs, eqns, outputs, name="run", rt=None):
+    """Source text and globals of ``def name(rt, *inputs) -> tuple(outputs)``. With the
+    runtime ``rt`` the code is written for (its array module), operators are lowered."""
     env = {}
+    low = Lowering(env, rt) if rt is not None else None
     names = {}
     for i, v in enumerate(inputs):
         names[v.id] = f"a{i}"
@@ -55,16 +61,21 @@ def generate(inputs, eqns, outputs, name="run"):
     lines = [f"def {name}(rt{''.join(', ' + names[v.id] for v in inputs)}):"]
     counter = 0
     for k, e in enumerate(eqns):
-        opname = f"O{len(env)}"
-        env[opname] = e.op
-        args = ["rt"] + [ref(v) for v in e.ins]
-        for key, val in e.attrs.items():
-            lit = _literal(val)
-            if lit is None:
-                cname = f"C{len(env)}"
-                env[cname] = val
-                lit = cname
-            args.append(f"{key}={lit}")
+        expr = lower(low, e) if low is not None else None
+        if expr is not None:
+            expr = expr.format(*[ref(v) for v in e.ins])
+        else:
+            opname = f"O{len(env)}"
+            env[opname] = e.op
+            args = ["rt"] + [ref(v) for v in e.ins]
+            for key, val in e.attrs.items():
+                lit = _literal(val)
+                if lit is None:
+                    cname = f"C{len(env)}"
+                    env[cname] = val
+                    lit = cname
+                args.append(f"{key}={lit}")
+            expr = f"{opname}.fwd({', '.join(args)})"
         outs = []
         for v in e.outs:
             n = f"v{counter}"
@@ -72,7 +83,7 @@ def generate(inputs, eqns, outputs, name="run"):
             names[v.id] = n
             outs.append(n)
         target = outs[0] if len(outs) == 1 else ", ".join(outs)
-        lines.append(f"    {target} = {opname}.fwd({', '.join(args)})")
+        lines.append(f"    {target} = {expr}")
         dead = [names[v.id] for v in dict.fromkeys(e.ins)
                 if last.get(v.id) == k and v.id not in out_ids and v.id not in input_ids
                 and v.const is None]
@@ -84,9 +95,10 @@ def generate(inputs, eqns, outputs, name="run"):
     return "\n".join(lines) + "\n", env
 
 
-def compile_function(inputs, eqns, outputs, name="run"):
-    """Compile the graph to a Python function ``f(rt, *inputs) -> tuple``."""
-    src, env = generate(inputs, eqns, outputs, name)
+def compile_function(inputs, eqns, outputs, name="run", rt=None):
+    """Compile the graph to a Python function ``f(rt, *inputs) -> tuple`` (lowered for
+    ``rt``'s array module when given)."""
+    src, env = generate(inputs, eqns, outputs, name, rt)
     code = compile(src, f"<gluonlite-compiled {name}>", "exec")
     exec(code, env)
     fn = env[name]

@@ -1,11 +1,13 @@
-"""Graph-to-graph passes: dead-code elimination, common-subexpression elimination and
-constant folding. Each takes a Graph and returns a new Graph (the input is not modified).
+"""Graph-to-graph passes: dead-code elimination, common-subexpression elimination,
+constant folding and removal of no-op reshapes. Each takes a Graph and returns a new Graph
+(the input is not modified).
 """
 from __future__ import annotations
 
 from .ir import Eqn, Graph
 
-__all__ = ["dce", "cse", "fold_constants", "is_pure", "has_side_effects"]
+__all__ = ["dce", "cse", "fold_constants", "drop_noop_reshapes", "is_pure",
+           "has_side_effects"]
 
 
 def has_side_effects(e) -> bool:
@@ -89,3 +91,27 @@ def fold_constants(graph: Graph, rt) -> Graph:
         eqns.append(e)
     return Graph(graph.inputs, eqns, graph.outputs)
 
+
+
+def drop_noop_reshapes(graph: Graph) -> Graph:
+    """Remove reshapes (operators tagged ``reshape``: ``Reshape``, ``Flatten``,
+    ``reshape_like``, ...) whose output has the shape of their input — ``Flatten`` of a
+    matrix, the ``reshape_like`` that every gradient of a reshape adds. Needs inferred
+    shapes; a reshape with an unknown shape is kept. A graph output is never made an alias
+    of a graph input (the caller may write into an output)."""
+    input_ids = {v.id for v in graph.inputs}
+    output_ids = {v.id for v in graph.outputs}
+    alias = {}
+    eqns = []
+    for e in graph.eqns:
+        ins = [alias.get(v.id, v) for v in e.ins]
+        if any(a is not b for a, b in zip(ins, e.ins)):
+            e = Eqn(e.op, e.attrs, ins, e.outs, e.name)
+        if "reshape" in e.op.tags and ins:
+            src, out = ins[0], e.outs[0]
+            if (src.shape is not None and src.shape == out.shape and src.dtype == out.dtype
+                    and not (out.id in output_ids and src.id in input_ids)):
+                alias[out.id] = src
+                continue
+        eqns.append(e)
+    return Graph(graph.inputs, eqns, [alias.get(v.id, v) for v in graph.outputs])

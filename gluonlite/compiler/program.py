@@ -6,8 +6,9 @@
 * for training, ``forward(rt, *inputs) -> outputs + residuals`` and
   ``backward(rt, *residuals, *head_grads) -> gradients`` of the inputs that need them.
 
-The pipeline: shape/dtype inference → constant folding → CSE → DCE → (gradient → split into
-forward and backward at the residuals → CSE/DCE of each) → code generation.
+The pipeline: shape/dtype inference → constant folding → no-op reshape removal → CSE → DCE
+→ (gradient → split into forward and backward at the residuals → the same clean-up of each)
+→ code generation.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .autodiff import gradient
 from .codegen import compile_function
 from .infer import infer_shapes, infer_dtypes
 from .ir import Graph
-from .passes import cse, dce, fold_constants
+from .passes import cse, dce, drop_noop_reshapes, fold_constants
 
 __all__ = ["Program", "optimize"]
 
@@ -25,7 +26,7 @@ def optimize(graph: Graph, rt=None) -> Graph:
     """The graph-level passes, in order."""
     if rt is not None:
         graph = fold_constants(graph, rt)
-    return dce(cse(graph))
+    return dce(cse(drop_noop_reshapes(graph)))
 
 
 class Program:
@@ -40,8 +41,9 @@ class Program:
             raise MXNetError(f"cannot compile: the shapes of inputs {missing} are unknown")
         self.graph = optimize(graph, rt)
         self.n_outputs = len(graph.outputs)
+        self.rt = rt
         self.infer = compile_function(self.graph.inputs, self.graph.eqns, self.graph.outputs,
-                                      "infer")
+                                      "infer", rt)
         self.need = list(need) if need is not None else [False] * len(graph.inputs)
         self.forward = self.backward = None
         self.joint = None
@@ -69,13 +71,19 @@ class Program:
         for v in joint.grads:
             if v is not None:
                 want(v)
-        fwd = dce(Graph(g.inputs, joint.fwd_eqns, g.outputs + residuals))
         grads = [v for v in joint.grads if v is not None]
-        bwd = dce(cse(Graph(residuals + joint.head_grads, joint.bwd_eqns, grads)))
+        bwd = dce(cse(drop_noop_reshapes(Graph(residuals + joint.head_grads, joint.bwd_eqns,
+                                               grads))))
+        # residuals the clean-up made unnecessary (a dropped reshape_like's shape source)
+        used = {v.id for e in bwd.eqns for v in e.ins} | {v.id for v in bwd.outputs}
+        residuals = [v for v in residuals if v.id in used]
+        bwd = Graph(residuals + joint.head_grads, bwd.eqns, bwd.outputs)
+        fwd = dce(Graph(g.inputs, joint.fwd_eqns, g.outputs + residuals))
         self.residuals = residuals
         self.forward_graph, self.backward_graph = fwd, bwd
-        self.forward = compile_function(fwd.inputs, fwd.eqns, fwd.outputs, "forward")
-        self.backward = compile_function(bwd.inputs, bwd.eqns, bwd.outputs, "backward")
+        self.forward = compile_function(fwd.inputs, fwd.eqns, fwd.outputs, "forward", self.rt)
+        self.backward = compile_function(bwd.inputs, bwd.eqns, bwd.outputs, "backward",
+                                         self.rt)
         self.grad_slots = [i for i, v in enumerate(joint.grads) if v is not None]
         self.wrt_index = [i for i, n in enumerate(self.need) if n]
 

@@ -12,6 +12,11 @@ def Cast(rt, data, *, dtype: DType):
     return data.astype(dtype)
 
 
+@Cast.lowering
+def _(L, a, ins, outs):
+    return f"{{0}}.astype({L.bind(a['dtype'], 'D')})"
+
+
 @Cast.gradient
 def _(F, a, ins, outs, ogs, need):
     return (F._cast_like(ogs[0], ins[0]),)
@@ -26,6 +31,11 @@ def _dtype_like(attrs, in_types, n_out):
 def _cast_like(rt, data, like):
     """``data`` converted to the dtype of ``like``."""
     return data.astype(like.dtype, copy=False)
+
+
+@_cast_like.lowering
+def _(L, a, ins, outs):
+    return f"{{0}}.astype({L.dtype(ins[1].dtype)}, copy=False)"
 
 
 @_cast_like.gradient

@@ -154,6 +154,43 @@ _BINARY = [
 ]
 
 
+# --- lowering (the compiler's expressions, equal to the kernels above) -------------------------
+_FLOATS = ("float16", "float32", "float64")
+_ARITH = {"add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})",
+          "div": "({0} / {1})", "maximum": "xp.maximum({0}, {1})",
+          "minimum": "xp.minimum({0}, {1})", "hypot": "xp.hypot({0}, {1})"}
+_COMPARE = {"equal": "==", "not_equal": "!=", "greater": ">", "greater_equal": ">=",
+            "lesser": "<", "lesser_equal": "<="}
+
+
+def _binary_lowering(name):
+    """``(L, attrs, ins, outs) -> str`` for the binary operator ``name`` (arrays of one
+    dtype; division and hypot of floats only, as the integer kernels differ)."""
+    def lower(L, a, ins, outs):
+        dt = ins[0].dtype
+        if ins[1].dtype != dt:
+            return None
+        if name in _ARITH:
+            if name in ("div", "hypot") and dt not in _FLOATS:
+                return None
+            return _ARITH[name]
+        if name in _COMPARE:
+            return f"({{0}} {_COMPARE[name]} {{1}}).astype({L.dtype(dt)})"
+        return None
+    return lower
+
+
+def _scalar_lowering(template, floats_only=False):
+    """Lowering of a scalar operator: ``template`` with ``{0}`` the array and ``{s}`` the
+    scalar (cast to the array's dtype, as the kernels do); ``{d}`` is the dtype."""
+    def lower(L, a, ins, outs):
+        dt = ins[0].dtype
+        if floats_only and dt not in _FLOATS:
+            return None
+        return template.replace("{s}", L.scalar(a["scalar"], dt)).replace("{d}", L.dtype(dt))
+    return lower
+
+
 def _make_elemwise(name, kernel, grad, ew_name, ew_aliases):
     def fwd(rt, lhs, rhs):
         if lhs.shape != rhs.shape:
@@ -165,6 +202,7 @@ def _make_elemwise(name, kernel, grad, ew_name, ew_aliases):
     fwd.__doc__ = f"Elementwise {name} of two arrays of equal shape (MXNet's ``{ew_name}``)."
     op = register(ew_name, aliases=ew_aliases, shape=shape_same,
                   tags=("elemwise", "binary"))(fwd)
+    op.lowering(_binary_lowering(name))
     if grad is None:
         op.grad_fn = ZERO_GRAD
     else:
@@ -181,6 +219,7 @@ def _make_broadcast(name, kernel, grad, aliases):
                    "the ``+ - * / % **`` and comparison operators of NDArray).")
     op = register(bname, aliases=aliases, shape=shape_broadcast,
                   tags=("broadcast", "binary"))(fwd)
+    op.lowering(_binary_lowering(name))
     if grad is None:
         op.grad_fn = ZERO_GRAD
         return
@@ -199,12 +238,14 @@ for _n, _k, _g, _ew, _ewa, _ba in _BINARY:
 
 
 # --- scalar variants -----------------------------------------------------------------------
-def _make_scalar(name, kernel, dx, aliases=(), doc=None):
+def _make_scalar(name, kernel, dx, aliases=(), doc=None, lower=None):
     def fwd(rt, data, *, scalar: Float):
         return kernel(rt, data, data.dtype.type(scalar))
 
     fwd.__doc__ = doc or f"{name} with a scalar (MXNet's ``{name}``)."
     op = register(name, aliases=aliases, shape=shape_same, tags=("elemwise", "scalar"))(fwd)
+    if lower is not None:
+        op.lowering(lower)
     if dx is None:
         op.grad_fn = ZERO_GRAD
     else:
@@ -217,14 +258,20 @@ def _swap(kernel):
     return lambda rt, x, s: kernel(rt, rt.xp.full_like(x, s), x)
 
 
-_make_scalar("_plus_scalar", _add, lambda F, x, y, g, s: g, aliases=("_PlusScalar",))
-_make_scalar("_minus_scalar", _sub, lambda F, x, y, g, s: g, aliases=("_MinusScalar",))
+_make_scalar("_plus_scalar", _add, lambda F, x, y, g, s: g, aliases=("_PlusScalar",),
+             lower=_scalar_lowering("({0} + {s})"))
+_make_scalar("_minus_scalar", _sub, lambda F, x, y, g, s: g, aliases=("_MinusScalar",),
+             lower=_scalar_lowering("({0} - {s})"))
 _make_scalar("_rminus_scalar", lambda rt, x, s: s - x, lambda F, x, y, g, s: -g,
-             aliases=("_RMinusScalar",))
-_make_scalar("_mul_scalar", _mul, lambda F, x, y, g, s: g * s, aliases=("_MulScalar",))
-_make_scalar("_div_scalar", _div, lambda F, x, y, g, s: g / s, aliases=("_DivScalar",))
+             aliases=("_RMinusScalar",),
+             lower=_scalar_lowering("({s} - {0})"))
+_make_scalar("_mul_scalar", _mul, lambda F, x, y, g, s: g * s, aliases=("_MulScalar",),
+             lower=_scalar_lowering("({0} * {s})"))
+_make_scalar("_div_scalar", _div, lambda F, x, y, g, s: g / s, aliases=("_DivScalar",),
+             lower=_scalar_lowering("({0} / {s})", floats_only=True))
 _make_scalar("_rdiv_scalar", _swap(_div), lambda F, x, y, g, s: -g * y / x,
-             aliases=("_RDivScalar",))
+             aliases=("_RDivScalar",),
+             lower=_scalar_lowering("({s} / {0})", floats_only=True))
 _make_scalar("_mod_scalar", _mod, lambda F, x, y, g, s: g, aliases=("_ModScalar",))
 _make_scalar("_rmod_scalar", _swap(_mod), lambda F, x, y, g, s: -g * F.floor(s / x),
              aliases=("_RModScalar",))
@@ -233,18 +280,21 @@ _make_scalar("_power_scalar", _power, lambda F, x, y, g, s: g * s * x ** (s - 1.
 _make_scalar("_rpower_scalar", _swap(_power), lambda F, x, y, g, s: g * y * _log(s),
              aliases=("_RPowerScalar",))
 _make_scalar("_maximum_scalar", _maximum, lambda F, x, y, g, s: g * (x >= s),
-             aliases=("_MaximumScalar",))
+             aliases=("_MaximumScalar",),
+             lower=_scalar_lowering("xp.maximum({0}, {s})"))
 _make_scalar("_minimum_scalar", _minimum, lambda F, x, y, g, s: g * (x <= s),
-             aliases=("_MinimumScalar",))
+             aliases=("_MinimumScalar",),
+             lower=_scalar_lowering("xp.minimum({0}, {s})"))
 _make_scalar("_hypot_scalar", _hypot, lambda F, x, y, g, s: g * x / y,
              aliases=("_HypotScalar",))
-for _n, _fn in [("_equal_scalar", lambda a, b: a == b),
-                ("_not_equal_scalar", lambda a, b: a != b),
-                ("_greater_scalar", lambda a, b: a > b),
-                ("_greater_equal_scalar", lambda a, b: a >= b),
-                ("_lesser_scalar", lambda a, b: a < b),
-                ("_lesser_equal_scalar", lambda a, b: a <= b)]:
-    _make_scalar(_n, _cmp(_fn), None)
+for _n, _fn, _sym in [("_equal_scalar", lambda a, b: a == b, "=="),
+                      ("_not_equal_scalar", lambda a, b: a != b, "!="),
+                      ("_greater_scalar", lambda a, b: a > b, ">"),
+                      ("_greater_equal_scalar", lambda a, b: a >= b, ">="),
+                      ("_lesser_scalar", lambda a, b: a < b, "<"),
+                      ("_lesser_equal_scalar", lambda a, b: a <= b, "<=")]:
+    _make_scalar(_n, _cmp(_fn), None,
+                 lower=_scalar_lowering(f"({{0}} {_sym} {{s}}).astype({{d}})"))
 for _n in ("logical_and", "logical_or", "logical_xor"):
     _make_scalar(f"_{_n}_scalar", _logical(_n), None)
 

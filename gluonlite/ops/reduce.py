@@ -46,7 +46,12 @@ def _finish(r, keepdims):
     return r.reshape(1) if r.ndim == 0 else r
 
 
-def _reduction(name, kernel, grad, aliases=(), doc=""):
+# numpy's sum/max/min (and mean's sum) are these ufuncs' reduce; mean then divides by the
+# count (a Python int, so the division stays in the array's float dtype)
+_UFUNC_REDUCE = {"sum": "add", "mean": "add", "max": "maximum", "min": "minimum"}
+
+
+def _reduction(name, kernel, grad, aliases=(), doc="", lower=None):
     def fwd(rt, data, *, axis: OptShape = None, keepdims: Bool = False,
             exclude: Bool = False):
         axes = reduce_axes(data.ndim, axis, exclude)
@@ -63,6 +68,30 @@ def _reduction(name, kernel, grad, aliases=(), doc=""):
     op = register(name, aliases=aliases, shape=forward_shape(shape),
                   tags=("reduce",))(fwd)
     op.gradient(grad)
+    if lower is not None:
+        @op.lowering
+        def _(L, a, ins, outs):
+            x = ins[0]
+            if not x.dtype.startswith("float"):
+                return None  # integer reductions change dtype; the forward casts back
+            axes = reduce_axes(x.ndim, a["axis"], a["exclude"])
+            if not axes or x.size == 0:
+                return None
+            keep = bool(a["keepdims"])
+            if L.cpu and x.dtype != "float16" and lower in _UFUNC_REDUCE:
+                # what numpy's sum/max/min/mean run, without their Python wrappers
+                expr = f"xp.{_UFUNC_REDUCE[lower]}.reduce({{0}}, axis={axes!r}, keepdims={keep})"
+                if lower == "mean":
+                    n = 1
+                    for i in axes:
+                        n *= x.shape[i]
+                    if n != 1:  # x / 1 is x exactly
+                        expr = f"({expr} / {n})"
+            else:
+                expr = f"xp.{lower}({{0}}, axis={axes!r}, keepdims={keep})"
+            if len(axes) == x.ndim and not a["keepdims"]:
+                expr += ".reshape(1)"  # numpy's 0-d result is MXNet's (1,)
+            return expr
     return op
 
 
@@ -73,10 +102,10 @@ def _unreduce(F, g, x, a, mean=False):
 
 _reduction("sum", lambda rt, x, axes, k: rt.xp.sum(x, axis=axes, keepdims=k),
            lambda F, a, ins, outs, ogs, need: (_unreduce(F, ogs[0], ins[0], a),),
-           aliases=("sum_axis",), doc="Sum over ``axis`` (MXNet's ``sum``).")
+           aliases=("sum_axis",), doc="Sum over ``axis`` (MXNet's ``sum``).", lower="sum")
 _reduction("mean", lambda rt, x, axes, k: rt.xp.mean(x, axis=axes, keepdims=k),
            lambda F, a, ins, outs, ogs, need: (_unreduce(F, ogs[0], ins[0], a, mean=True),),
-           doc="Mean over ``axis`` (MXNet's ``mean``).")
+           doc="Mean over ``axis`` (MXNet's ``mean``).", lower="mean")
 _reduction("prod", lambda rt, x, axes, k: rt.xp.prod(x, axis=axes, keepdims=k),
            lambda F, a, ins, outs, ogs, need: (
                _unreduce(F, ogs[0], ins[0], a) * _unreduce(F, outs[0], ins[0], a) / ins[0],),
@@ -99,9 +128,11 @@ def _d_extreme(F, a, ins, outs, ogs, need):
 
 
 _reduction("max", lambda rt, x, axes, k: rt.xp.max(x, axis=axes, keepdims=k), _d_extreme,
-           aliases=("max_axis",), doc="Maximum over ``axis`` (MXNet's ``max``).")
+           aliases=("max_axis",), doc="Maximum over ``axis`` (MXNet's ``max``).",
+           lower="max")
 _reduction("min", lambda rt, x, axes, k: rt.xp.min(x, axis=axes, keepdims=k), _d_extreme,
-           aliases=("min_axis",), doc="Minimum over ``axis`` (MXNet's ``min``).")
+           aliases=("min_axis",), doc="Minimum over ``axis`` (MXNet's ``min``).",
+           lower="min")
 
 
 @register("_unreduce", shape=forward_shape(lambda a, g, like: like),
@@ -120,6 +151,21 @@ def _unreduce_op(rt, ograd, like, *, axis: OptShape = None, keepdims: Bool = Fal
             n *= like.shape[i]
         out = out / out.dtype.type(max(n, 1))
     return out
+
+
+@_unreduce_op.lowering
+def _(L, a, ins, outs):
+    g, like = ins
+    axes = reduce_axes(like.ndim, a["axis"], a["exclude"])
+    kshape = tuple(1 if i in axes else s for i, s in enumerate(like.shape))
+    src = "{0}" if g.shape == kshape else f"{{0}}.reshape({kshape!r})"
+    expr = src if kshape == like.shape else f"xp.broadcast_to({src}, {tuple(like.shape)!r})"
+    n = 1
+    for i in axes:
+        n *= like.shape[i]
+    if a["mean"] and n > 1:  # x / 1 is x exactly
+        expr = f"({expr} / {L.scalar(n, g.dtype)})"
+    return expr
 
 
 @_unreduce_op.gradient

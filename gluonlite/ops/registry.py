@@ -22,7 +22,10 @@ An operator is declared by its reference forward function::
   per input. ``F`` is raw arrays (fast backward), NDArrays (``create_graph=True``: the
   backward is recorded, so higher-order gradients work) or Symbols (the compiler's
   symbolic gradient) — the rule is written once for all three, using ``F.<op>`` and
-  Python operators only.
+  Python operators only;
+* optionally ``@op.lowering`` gives the compiler the operator's code for known shapes and
+  dtypes (one expression, no checks, decisions taken at compile time); the compiler calls
+  the forward where an operator has none.
 """
 from __future__ import annotations
 
@@ -76,6 +79,7 @@ class Op:
         self.aliases = tuple(aliases)
         self.tags = frozenset(tags)
         self.grad_fn = None
+        self.lower = None
         self._shape_fn = shape
         self._dtype_fn = dtype
         self._num_outputs = num_outputs
@@ -133,6 +137,14 @@ class Op:
     def gradient(self, fn):
         """Decorator: set the gradient rule ``fn(F, attrs, ins, outs, ogs, need)``."""
         self.grad_fn = fn
+        return fn
+
+    def lowering(self, fn):
+        """Decorator: set the compiler's code for this operator, ``fn(L, attrs, ins, outs)
+        -> str | None`` (see :mod:`gluonlite.compiler.lower`). ``ins``/``outs`` are IR Vars
+        with known shapes and dtypes, so the code can drop the checks and choices ``fwd``
+        makes at run time; None keeps the call of ``fwd`` for that equation."""
+        self.lower = fn
         return fn
 
     @property

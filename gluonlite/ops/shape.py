@@ -10,7 +10,7 @@ from ..base import MXNetError
 from .attrs import Bool, Int, OptShape, Shape
 from .registry import register, forward_shape
 
-__all__ = ["infer_reshape"]
+__all__ = ["infer_reshape", "reshaped"]
 
 
 def _prod(seq):
@@ -98,6 +98,19 @@ def infer_reshape(dshape, shape=(), reverse=False, target_shape=(), keep_highest
     return _infer(dshape, list(shape))
 
 
+def reshaped(x, shape):
+    """``x`` viewed with ``shape``: ``x`` itself when the shape does not change (a reshape
+    shares memory with its input in MXNet too; returning the array itself saves the view
+    and lets a gradient that passes through stay a buffer the caller may adopt)."""
+    shape = tuple(shape)
+    return x if x.shape == shape else x.reshape(shape)
+
+
+def _lower_reshape(L, a, ins, outs):
+    """The reshape family lowered: a view with the known output shape."""
+    return f"{{0}}.reshape({tuple(outs[0].shape)!r})"
+
+
 def _reshape_shape(a, s):
     return infer_reshape(s, a["shape"], a["reverse"], a["target_shape"], a["keep_highest"])
 
@@ -107,27 +120,29 @@ def _d_reshape(F, a, ins, outs, ogs, need):
 
 
 @register("Reshape", aliases=("reshape",), shape=forward_shape(_reshape_shape),
-          tags=("view",))
+          tags=("view", "reshape"))
 def Reshape(rt, data, *, shape: Shape = (), reverse: Bool = False, target_shape: Shape = (),
             keep_highest: Bool = False):
     """Reshape with MXNet's codes: 0 copies a dimension, -1 infers one, -2 copies the rest,
     -3 merges two, -4 splits one into the two that follow; ``reverse`` reads right to left."""
-    return data.reshape(infer_reshape(data.shape, shape, reverse, target_shape, keep_highest))
+    return reshaped(data, infer_reshape(data.shape, shape, reverse, target_shape, keep_highest))
 
 
+Reshape.lowering(_lower_reshape)
 Reshape.gradient(_d_reshape)
 
 
-@register("reshape_like", shape=forward_shape(lambda a, l, r: r), tags=("view",),
+@register("reshape_like", shape=forward_shape(lambda a, l, r: r), tags=("view", "reshape"),
           index_inputs=("rhs",))
 def reshape_like(rt, lhs, rhs):
     """``lhs`` reshaped to the shape of ``rhs`` (same number of elements)."""
     if lhs.size != rhs.size:
         raise MXNetError(f"reshape_like: lhs has {lhs.size} elements but rhs shape "
                          f"{tuple(rhs.shape)} needs {rhs.size}")
-    return lhs.reshape(rhs.shape)
+    return reshaped(lhs, rhs.shape)
 
 
+reshape_like.lowering(_lower_reshape)
 @reshape_like.gradient
 def _(F, a, ins, outs, ogs, need):
     return F.reshape_like(ogs[0], ins[0]), None
@@ -138,12 +153,13 @@ def _flat(s):
 
 
 @register("Flatten", aliases=("flatten",), shape=forward_shape(lambda a, s: _flat(s)),
-          tags=("view",))
+          tags=("view", "reshape"))
 def Flatten(rt, data):
     """Collapse all axes but the first: (d1, d2, ..., dk) -> (d1, d2*...*dk)."""
-    return data.reshape(_flat(data.shape))
+    return reshaped(data, _flat(data.shape))
 
 
+Flatten.lowering(_lower_reshape)
 Flatten.gradient(_d_reshape)
 
 
@@ -205,12 +221,13 @@ def _expand_shape(s, axis):
 
 
 @register("expand_dims", shape=forward_shape(lambda a, s: _expand_shape(s, a["axis"])),
-          tags=("view",))
+          tags=("view", "reshape"))
 def expand_dims(rt, data, *, axis: Int):
     """Insert a size-1 axis at ``axis``."""
     return data.reshape(_expand_shape(data.shape, axis))
 
 
+expand_dims.lowering(_lower_reshape)
 expand_dims.gradient(_d_reshape)
 
 
@@ -228,10 +245,11 @@ def _squeeze_shape(s, axis):
 
 
 @register("squeeze", shape=forward_shape(lambda a, s: _squeeze_shape(s, a["axis"])),
-          tags=("view",))
+          tags=("view", "reshape"))
 def squeeze(rt, data, *, axis: OptShape = None):
     """Remove size-1 axes (all, or those in ``axis``); never returns a 0-d array."""
-    return data.reshape(_squeeze_shape(data.shape, axis))
+    return reshaped(data, _squeeze_shape(data.shape, axis))
 
 
+squeeze.lowering(_lower_reshape)
 squeeze.gradient(_d_reshape)

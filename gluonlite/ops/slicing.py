@@ -26,6 +26,8 @@ from __future__ import annotations
 import ast
 from builtins import slice as _pyslice
 
+import numpy as np
+
 from ..base import MXNetError
 from .attrs import AttrType, Bool, DType, Enum, Float, Int, OptInt, Shape
 from .registry import register, forward_shape, ZERO_GRAD
@@ -422,6 +424,39 @@ def _scatter_along_axis(rt, ograd, index, like, *, axis: OptInt = -1,
     return out
 
 
+def scatter_one_per_row(xp, ograd, idx, shape, dtype, ax):
+    """``_scatter_along_axis`` when the index holds one position per row along ``ax``
+    (``idx`` already normalised, shaped like ``shape`` with ``ax`` of size 1): no position
+    repeats, so the scatter-add is a plain assignment."""
+    out = xp.zeros(shape, dtype)
+    if len(shape) == 2 and ax == 1:
+        out[xp.arange(shape[0]), idx.reshape(-1)] = ograd.reshape(-1)
+    else:
+        xp.put_along_axis(out, idx, ograd.reshape(idx.shape), axis=ax)
+    return out
+
+
+@_scatter_along_axis.lowering
+def _(L, a, ins, outs):
+    g, index, like = ins
+    if not L.cpu or a["axis"] is None or not -like.ndim <= a["axis"] < like.ndim:
+        return None
+    ax = a["axis"] % like.ndim
+    kept = tuple(like.shape[:ax]) + (1,) + tuple(like.shape[ax + 1:])
+    if index.size != _prod(kept) or g.size != index.size:
+        return None
+    try:
+        _along_layout("_scatter_along_axis", like.shape, index.shape, a["axis"])
+    except MXNetError:
+        return None
+    idx = _index_expr(L, index, like.shape[ax], a["mode"])
+    if idx is None:
+        return None
+    fn = L.bind(scatter_one_per_row, "scatter_one_per_row")
+    return (f"{fn}(xp, {{0}}, {idx}.reshape({kept!r}), {tuple(like.shape)!r}, "
+            f"{L.dtype(g.dtype)}, {ax})")
+
+
 @_scatter_along_axis.gradient
 def _(F, a, ins, outs, ogs, need):
     g = F._gather_along_axis(ogs[0], ins[1], axis=a["axis"], mode=a["mode"])
@@ -460,6 +495,37 @@ def pick(rt, data, index, *, axis: OptInt = -1, keepdims: Bool = False,
     kept = tuple(data.shape[:ax]) + (1,) + tuple(data.shape[ax + 1:])
     idx = norm_index(rt, "pick", index, data.shape[ax], mode).reshape(kept)
     return xp.take_along_axis(data, idx, axis=ax).reshape(out)
+
+
+def _index_expr(L, index, n, mode):
+    """Lowered :func:`norm_index` for ``n > 0`` and mode 'clip' or 'wrap' (None for
+    'raise', which checks values)."""
+    if mode == "raise" or n == 0 or np.dtype(index.dtype).kind not in "iufb":
+        return None
+    idx = "{1}" if index.dtype == "int64" else "{1}.astype('int64')"
+    if mode == "wrap":
+        return f"({idx} % {n})"
+    # what xp.clip(idx, 0, n - 1) computes, without its wrapper's overhead
+    return f"xp.minimum(xp.maximum({idx}, 0), {n - 1})"
+
+
+@pick.lowering
+def _(L, a, ins, outs):
+    data, index = ins
+    if a["axis"] is None or not -data.ndim <= a["axis"] < data.ndim:
+        return None
+    ax = a["axis"] % data.ndim
+    idx = _index_expr(L, index, data.shape[ax], a["mode"])
+    if idx is None:
+        return None
+    out = tuple(outs[0].shape)
+    if data.ndim == 2 and ax == 1 and index.size == data.shape[0]:
+        # one element per row: plain fancy indexing, (n,) rows
+        rows = L.bind(np.arange(data.shape[0]), "rows")
+        return f"{{0}}[{rows}, {idx}.reshape(-1)].reshape({out!r})"
+    kept = tuple(data.shape[:ax]) + (1,) + tuple(data.shape[ax + 1:])
+    return (f"xp.take_along_axis({{0}}, {idx}.reshape({kept!r}), axis={ax})"
+            f".reshape({out!r})")
 
 
 @pick.gradient

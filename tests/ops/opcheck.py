@@ -6,7 +6,9 @@
   * its gradient rule against central finite differences in float64;
   * that the gradient rule gives the same result with raw arrays (plain backward) and with
     NDArrays (``create_graph=True``, the path of higher-order gradients);
-  * optionally, that float32 agrees with float64.
+  * optionally, that float32 agrees with float64;
+  * for operators with a compiler lowering, that the lowered code computes what the forward
+    computes (float64 and float32).
 It records which operators were checked, and which had their gradient checked;
 ``test_zz_coverage.py`` fails if a registered operator was never checked.
 """
@@ -21,6 +23,7 @@ from gluonlite.ndarray.register import make_function
 
 COVERED: set = set()
 COVERED_GRAD: set = set()
+COVERED_LOWER: set = set()
 
 
 def _to_nd(x, dtype=None):
@@ -82,6 +85,10 @@ def check_op(name, inputs, attrs=None, *, expected=None, rtol=1e-5, atol=1e-7,
     outs = _listify(fwd(*[_to_nd(x) for x in f64]))
     res = [o.asnumpy() for o in outs]
     check_shape_type(name, [_to_nd(x) for x in f64], attrs, outs)
+    if op.lower is not None and seed is None:
+        check_lowering(name, f64, attrs, train)
+        check_lowering(name, [x.astype(np.float32) if x.dtype.kind == "f" else x
+                              for x in f64], attrs, train)
 
     if expected is not None:
         exp = expected(*f64) if callable(expected) else expected
@@ -115,6 +122,38 @@ def check_op(name, inputs, attrs=None, *, expected=None, rtol=1e-5, atol=1e-7,
             _check_grad(name, fwd, f64, grad_inputs, eps, grad_rtol, grad_atol, train)
             COVERED_GRAD.add(op.name)
     return res
+
+
+def check_lowering(name, inputs, attrs=None, train=True):
+    """The operator's lowered expression (what hybridized code runs) against its forward,
+    on a one-equation graph with the inputs' shapes and dtypes."""
+    from gluonlite.compiler.codegen import compile_function
+    from gluonlite.compiler.infer import infer_dtypes, infer_shapes
+    from gluonlite.compiler.ir import Eqn, Graph, Var
+    op = get_op(name)
+    COVERED_LOWER.add(op.name)
+    a = op.parse_attrs(dict(attrs or {}))
+    rt = mx.cpu()._runtime(train)
+    raw = [np.ascontiguousarray(x) for x in inputs]
+    ref = op.fwd(rt, *raw, **a)
+    ref = list(ref) if isinstance(ref, tuple) else [ref]
+    ins = [Var(f"x{i}", tuple(x.shape), x.dtype.name) for i, x in enumerate(raw)]
+    outs = [Var() for _ in range(op.num_outputs(a))]
+    g = Graph(ins, [Eqn(op, a, ins, outs)], outs)
+    infer_shapes(g)
+    infer_dtypes(g)
+    fn = compile_function(g.inputs, g.eqns, g.outputs, "run", rt)
+    got = fn(rt, *raw)
+    lowered = ".fwd(" not in fn.__source__
+    for i, (r, e) in enumerate(zip(got, ref)):
+        r, e = np.asarray(r), np.asarray(e)
+        assert r.shape == e.shape and r.dtype == e.dtype, \
+            f"{name}: lowered output {i} is {r.dtype}{r.shape}, forward gives {e.dtype}{e.shape}" \
+            f"\n{fn.__source__}"
+        np.testing.assert_allclose(r, e, rtol=1e-6, atol=1e-12,
+                                   err_msg=f"{name}: lowered output {i} differs from the "
+                                           f"forward\n{fn.__source__}")
+    return lowered
 
 
 def _check_grad(name, fwd, f64, grad_inputs, eps, rtol, atol, train):

@@ -1,12 +1,14 @@
 """Runs after the other operator tests (file order): every registered operator must have
-been through ``check_op``, and every differentiable one through its gradient check.
+been through ``check_op``, every differentiable one through its gradient check, and every
+one with a compiler lowering through ``check_lowering`` (``tests/compiler`` runs first and
+checks the lowerings of the operators ``check_op`` does not run).
 
 Operators checked another way are listed in EXEMPT with the reason and the test that
 covers them.
 """
 from gluonlite.ops import all_ops, ZERO_GRAD
 
-from .opcheck import COVERED, COVERED_GRAD
+from .opcheck import COVERED, COVERED_GRAD, COVERED_LOWER
 
 # operator name -> where/how it is tested instead
 EXEMPT = {
@@ -32,3 +34,9 @@ def test_every_differentiable_operator_has_a_gradient_check():
                      if op.grad_fn is not None and op.grad_fn is not ZERO_GRAD
                      and op.name not in COVERED_GRAD and op.name not in EXEMPT)
     assert not missing, f"differentiable operators without a numerical gradient check: {missing}"
+
+
+def test_every_lowering_is_checked_against_its_forward():
+    missing = sorted(op.name for op in all_ops()
+                     if op.lower is not None and op.name not in COVERED_LOWER)
+    assert not missing, f"operators whose lowering was never compared to the forward: {missing}"

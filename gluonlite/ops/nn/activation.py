@@ -68,6 +68,18 @@ def Activation(rt, data, *, act_type: Enum("relu", "sigmoid", "softrelu", "softs
     return data / (1 + xp.abs(data))
 
 
+@Activation.lowering
+def _(L, a, ins, outs):
+    dt = ins[0].dtype
+    if not dt.startswith("float"):
+        return None
+    if a["act_type"] == "relu":
+        return f"xp.maximum({{0}}, {L.scalar(0, dt)})"
+    if a["act_type"] == "tanh":
+        return "xp.tanh({0})"
+    return None
+
+
 @Activation.gradient
 def _(F, a, ins, outs, ogs, need):
     x, y, g = ins[0], outs[0], ogs[0]

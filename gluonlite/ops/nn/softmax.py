@@ -20,6 +20,10 @@
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from ...base import MXNetError, np_dtype
 from ..attrs import Bool, Enum, Float, Int, OptBool, OptEnum, OptFloat
 from ..elemwise_binary import rt_errstate
@@ -44,12 +48,24 @@ def _float_only(name, x):
         raise MXNetError(f"{name}: data must be a floating point array, got {x.dtype.name}")
 
 
+def _softmax_numpy(x, axis, log):
+    """:func:`softmax_raw`'s formula without mask or temperature on NumPy, calling the
+    ufuncs that ``np.max``/``np.sum`` wrap (the common case, so its overhead counts)."""
+    with np.errstate(all="ignore"):
+        d = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+        e = np.exp(d)
+        s = np.add.reduce(e, axis=axis, keepdims=True)
+        return d - np.log(s) if log else e / s
+
+
 def softmax_raw(rt, x, axis, temperature=None, log=False, mask=None):
     """Softmax (or log-softmax) of raw ``x`` along ``axis`` as MXNet computes it:
     ``d = (x - max(x)) / T``, ``exp(d) / sum(exp(d))``. ``mask`` (broadcastable boolean)
     excludes positions: they get 0 and a fully masked row gives zeros. Infinities give
     what the formula gives (NaN for +inf), silently, as in MXNet."""
     xp = rt.xp
+    if mask is None and (temperature is None or temperature == 1.0) and xp is np:
+        return _softmax_numpy(x, axis, log)
     with rt_errstate(rt):
         if mask is not None:
             x = xp.where(mask, x, -xp.inf)
@@ -168,6 +184,29 @@ def softmax(rt, data, length=None, *, axis: Int = -1, temperature: OptFloat = No
 softmax.gradient(_softmax_grad("softmax"))
 
 
+def _softmax_lowering(kind):
+    """Softmax / log-softmax of float data without a length input, in the data's dtype:
+    :func:`softmax_raw` with the axis normalised now (what the forward then runs)."""
+    def lower(L, a, ins, outs):
+        x = ins[0]
+        if len(ins) > 1 or a["use_length"] or not x.dtype.startswith("float"):
+            return None
+        if a["dtype"] is not None and a["dtype"] != x.dtype:
+            return None
+        ax = a["axis"]
+        if not -x.ndim <= ax < x.ndim:
+            return None
+        t = a["temperature"]
+        if t is not None and not math.isfinite(t):
+            return None
+        return (f"{L.bind(softmax_raw, 'softmax_raw')}(rt, {{0}}, {ax % x.ndim}, "
+                f"{t!r}, {kind == 'log_softmax'})")
+    return lower
+
+
+softmax.lowering(_softmax_lowering("softmax"))
+
+
 def _no_length(name):
     def fwd(rt, data, *, axis: Int = -1, temperature: OptFloat = None,
             dtype: _FLOAT_DTYPES = None, use_length: OptBool = False):
@@ -184,6 +223,7 @@ _lsm.__doc__ = ("Log of the softmax along ``axis`` (MXNet's ``log_softmax``): "
                 "``(x - max) / T - log(sum(exp((x - max) / T)))``.")
 log_softmax = register("log_softmax", shape=_sm_shape, dtype=_sm_dtype)(_lsm)
 log_softmax.gradient(_softmax_grad("log_softmax"))
+log_softmax.lowering(_softmax_lowering("log_softmax"))
 
 _smin = _no_length("softmin")
 _smin.__doc__ = ("Softmin along ``axis`` (MXNet's ``softmin``): the softmax of ``-x``, "
