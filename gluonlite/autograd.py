@@ -14,6 +14,7 @@ under recording, so the gradient is itself differentiable.
 from __future__ import annotations
 
 import itertools
+import sys as _sys
 import threading
 from heapq import heappop, heappush
 from typing import Optional
@@ -260,8 +261,10 @@ def _run(heads, head_grads, retain_graph, create_graph, train_mode):
                     raise MXNetError(f"gradient rule of {node.op.name} returned "
                                      f"{len(in_grads)} gradients for {len(entries)} inputs")
             if not retain_graph:
+                # release what backward kept alive (inputs, outputs, a cached graph's
+                # residuals) as soon as the node's gradient is computed
                 node.freed = True
-                node.in_data = node.out_data = None
+                node.in_data = node.out_data = node.attrs = None
             for e, g in zip(entries, in_grads):
                 if e is None:
                     continue
@@ -287,22 +290,51 @@ def _write_var_grad(var: VarNode, g):
     req = var.grad_req
     if req == "null":
         return
-    buf = var.grad._data
+    holder = var.grad
+    buf = holder._data
     if g is None:
         if req == "write":
             buf[...] = 0
     elif req == "write":
-        buf[...] = g
+        if _adoptable(g, buf):
+            holder._data = g
+        else:
+            buf[...] = g
     else:
         buf += g
     var.fresh = True
 
 
+# sys.getrefcount of a gradient held only by backward()'s local, _write_var_grad's and
+# _adoptable's arguments (plus getrefcount's own); of a gradient buffer held only by its
+# NDArray, _write_var_grad's local and _adoptable's argument (plus getrefcount's own)
+_FREE_GRAD_REFS = 4
+_FREE_BUF_REFS = 4
+
+
+def _adoptable(g, buf) -> bool:
+    """Whether the new gradient ``g`` can replace the buffer ``buf`` of ``.grad`` instead of
+    being copied into it (``grad_req='write'``): ``g`` is a fresh array that nothing else
+    references, laid out like ``buf``, and nothing but the gradient NDArray references
+    ``buf`` (no view of it, no raw alias), so the swap cannot be observed except as the
+    new values. Saves one copy of every parameter gradient per backward."""
+    return (type(g) is type(buf) and g.shape == buf.shape and g.dtype == buf.dtype
+            and g.base is None and g.flags.c_contiguous and g.flags.writeable
+            and _sys.getrefcount(g) <= _FREE_GRAD_REFS
+            and _sys.getrefcount(buf) <= _FREE_BUF_REFS)
+
+
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Compute the gradients of ``heads`` (summed if not scalar) into the ``.grad`` of every
-    variable they depend on, honouring each variable's ``grad_req``."""
+    variable they depend on, honouring each variable's ``grad_req``.
+
+    As in MXNet, ``x.grad`` stays the same NDArray; with ``grad_req='write'`` a freshly
+    computed gradient that nothing else holds may become its storage instead of being
+    copied into it (when no view of the old storage exists)."""
     result = _run(heads, head_grads, retain_graph, False, train_mode)
-    for var, g in result.items():
+    while result:
+        # popped, so that the gradient's only holders are this frame and the callees'
+        var, g = result.popitem()
         _write_var_grad(var, g)
 
 

@@ -361,3 +361,50 @@ def test_check_numeric_gradient_utility():
             "forward": lambda self, a: a * a, "backward": lambda self, d: d * 3})
         mx.test_utils.check_numeric_gradient(lambda a: bad()(a), [np.array([1.0, 2.0])],
                                              dtype=np.float64)
+
+
+def test_fresh_gradients_become_the_grad_storage_without_a_copy():
+    # grad_req='write': a freshly computed gradient nothing else holds replaces the storage
+    # of .grad (which stays the same NDArray) instead of being copied into it
+    x = nd.array([[1., 2.], [3., 4.]])
+    x.attach_grad()
+    g = x.grad
+    with autograd.record():
+        y = (x * x).sum()
+    y.backward()
+    assert x.grad is g
+    assert x.grad.asnumpy().tolist() == [[2, 4], [6, 8]]
+    first = id(g._data)  # (holding the array itself would be a reference that forbids it)
+    with autograd.record():
+        y = (x * 3).sum()
+    y.backward()
+    assert id(g._data) != first  # adopted, not copied
+    assert g.asnumpy().tolist() == [[3, 3], [3, 3]]
+
+
+def test_views_of_grad_and_user_head_grads_are_never_aliased():
+    x = nd.array([[1., 2.], [3., 4.]])
+    x.attach_grad()
+    view = x.grad[1]  # shares the storage: backward must write into it
+    with autograd.record():
+        y = (x * 3).sum()
+    y.backward()
+    assert view.asnumpy().tolist() == [3, 3]
+    # an identity's gradient is the caller's head gradient: copied, not adopted
+    v = nd.array([1., 2.])
+    v.attach_grad()
+    with autograd.record():
+        z = v.reshape((2,))
+    head = nd.array([5., 6.])
+    z.backward(head)
+    head[:] = 0
+    assert v.grad.asnumpy().tolist() == [5, 6]
+    # grad_req='add' accumulates into the same storage
+    w = nd.array([1., 2.])
+    w.attach_grad(grad_req="add")
+    buf = w.grad._data
+    for _ in range(2):
+        with autograd.record():
+            q = (w * w).sum()
+        q.backward()
+    assert w.grad._data is buf and w.grad.asnumpy().tolist() == [4, 8]

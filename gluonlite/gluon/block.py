@@ -118,6 +118,17 @@ def _sym_module():
     return symbol
 
 
+def _has_symbol(args):
+    """Whether (nested lists of) ``args`` hold a Symbol: the block is being traced."""
+    from ..symbol import Symbol
+    for a in args:
+        if isinstance(a, Symbol):
+            return True
+        if isinstance(a, (list, tuple)) and _has_symbol(a):
+            return True
+    return False
+
+
 def _find_ctx(args):
     for a in args:
         if isinstance(a, NDArray):
@@ -468,8 +479,7 @@ class HybridBlock(Block):
         super().cast(dtype)
 
     def forward(self, x, *args):
-        from ..symbol import Symbol
-        if isinstance(x, Symbol) or any(isinstance(a, Symbol) for a in args):
+        if _has_symbol((x,) + args):
             params = {k: v.var() for k, v in self._reg_params.items()}
             with self.name_scope():
                 return self.hybrid_forward(_sym_module(), x, *args, **params)
@@ -484,6 +494,11 @@ class HybridBlock(Block):
             return self.hybrid_forward(nd, x, *args, **params)
 
     def __call__(self, *args):
+        op = self._cached_op
+        if op is not None and op._simple and not self._forward_hooks and \
+                not self._forward_pre_hooks and len(args) == op._n_args and \
+                all(type(a) is NDArray for a in args):
+            return op(args)  # hybridized and traced: straight to the compiled graph
         if self._active and type(self).forward is not HybridBlock.forward:
             # a plain forward (MXNet 2.x style), hybridized: run it through the cached graph
             for hook in self._forward_pre_hooks.values():

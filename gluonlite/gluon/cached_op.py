@@ -109,6 +109,10 @@ class CachedOp:
         self.data_names = []
         self.inputs = []        # per graph input: ("data", index) or ("param", Parameter)
         self.programs = {}
+        self._params = ()
+        self._no_need = ()
+        self._simple = False
+        self._n_args = -1
 
     # --- tracing ---------------------------------------------------------------------------
     def _trace(self, args):
@@ -136,6 +140,11 @@ class CachedOp:
                                  f"{n!r}, which is neither an input nor a parameter of the "
                                  "block (create variables only through self.params)")
         self.inputs = inputs
+        self._params = tuple(p for kind, p in inputs if kind == "param")
+        self._no_need = (False,) * len(inputs)
+        # flat NDArray inputs (no nesting, no None): __call__ may skip flatten()
+        self._simple = all(f == 0 for f in self.in_format)
+        self._n_args = len(self.in_format)
 
     def _finish_deferred(self, data):
         pending = [p for kind, p in self.inputs if kind == "param" and p._data is None]
@@ -153,41 +162,54 @@ class CachedOp:
 
     # --- calling ---------------------------------------------------------------------------
     def __call__(self, args):
-        flat, fmt = flatten(list(args), "input")
-        if self.symbol is None or fmt != self.in_format:
-            self._trace(args)
-            self.programs.clear()
-        data = [a for a in flat if a is not None]
-        if not data:
-            raise ValueError(f"{type(self.block).__name__}: no NDArray input")
-        ctx = data[0].context
+        if self._simple and len(args) == self._n_args and \
+                all(type(a) is NDArray for a in args):
+            data = args  # the common case: flat NDArray inputs in the traced format
+        else:
+            flat, fmt = flatten(list(args), "input")
+            if self.symbol is None or fmt != self.in_format:
+                self._trace(args)
+                self.programs.clear()
+            data = [a for a in flat if a is not None]
+            if not data:
+                raise ValueError(f"{type(self.block).__name__}: no NDArray input")
+        ctx = data[0]._ctx
         for d in data:
-            if d.context is not ctx:
+            if d._ctx is not ctx:
                 raise MXNetError(f"{type(self.block).__name__}: all inputs of a hybridized "
-                                 f"block must be on one context, found {ctx} and {d.context}")
-        self._finish_deferred(data)
+                                 f"block must be on one context, found {ctx} and {d._ctx}")
+        for p in self._params:
+            if p._data is None:
+                self._finish_deferred(data)
+                break
         inputs = [data[i] if kind == "data" else i.data(ctx) for kind, i in self.inputs]
+        raw = [x._data for x in inputs]
         training = _st.training
-        recording = _st.recording
-        need = tuple(recording and x._entry is not None for x in inputs)
-        key = (tuple((x.shape, x._data.dtype) for x in inputs), ctx, training, need)
+        if _st.recording:
+            need = tuple([x._entry is not None for x in inputs])
+            recording = True in need
+        else:
+            need = self._no_need
+            recording = False
+        key = (tuple([(r.shape, r.dtype) for r in raw]), ctx, training, need)
         prog = self.programs.get(key)
         if prog is None:
             prog = self.programs[key] = self._compile(inputs, need, ctx, training)
         rt = ctx._runtime(training)
-        raw = [x._data for x in inputs]
         atype = rt.array_type
-        if any(need):
+        if recording:
             res = prog.forward(rt, *raw)
             n = prog.n_outputs
             outs = [o if type(o) is atype else rt.xp.asarray(o) for o in res[:n]]
             node = Node(_CachedGrad(prog, type(self.block).__name__),
                         {"residuals": res[n:]},
-                        tuple(x._entry for x in inputs), tuple(raw), tuple(outs), ctx)
+                        tuple([x._entry for x in inputs]), tuple(raw), tuple(outs), ctx)
             result = [NDArray(o, ctx, (node, k)) for k, o in enumerate(outs)]
         else:
             outs = prog.infer(rt, *raw)
             result = [NDArray(o if type(o) is atype else rt.xp.asarray(o), ctx) for o in outs]
+        if self.out_format == 0:
+            return result[0]
         return regroup(result, self.out_format)
 
     def _compile(self, inputs, need, ctx, training):

@@ -464,3 +464,45 @@ def test_symbol_block_on_internal_outputs():
     np.testing.assert_allclose(blk(x).asnumpy(), net[0](x).asnumpy(), rtol=1e-6)
     with pytest.raises(MXNetError, match="variables"):
         gluon.SymbolBlock(feat, internals[net[0].name + "_fwd_output"])
+
+
+def test_hooks_and_nested_inputs_after_tracing():
+    # the compiled call skips Block's generic path only while nothing needs it: hooks added
+    # after tracing still run, and nested or None inputs still go through flatten/regroup
+    net = nn.Dense(3, in_units=4)
+    net.initialize()
+    net.hybridize()
+    x = nd.ones((2, 4))
+    first = net(x).asnumpy()
+    seen = []
+    net.register_forward_pre_hook(lambda blk, args: seen.append("pre"))
+    net.register_forward_hook(lambda blk, args, out: seen.append(out.shape))
+    np.testing.assert_array_equal(net(x).asnumpy(), first)
+    assert seen == ["pre", (2, 3)]
+
+    class Pair(gluon.HybridBlock):
+        def hybrid_forward(self, F, xs, bias=None):
+            a, b = xs
+            out = a + b
+            return [out, out * 2] if bias is None else [out + bias]
+
+    p = Pair()
+    p.hybridize()
+    out = p([x, x])
+    assert [o.asnumpy()[0, 0] for o in out] == [2.0, 4.0]
+    out = p([x, x])  # the traced (nested) format again
+    assert [o.asnumpy()[0, 0] for o in out] == [2.0, 4.0]
+    out = p([x, x], x)  # a new format traces again
+    assert out[0].asnumpy()[0, 0] == 3.0
+
+
+def test_backward_releases_the_cached_graph_residuals():
+    net = nn.Dense(3, in_units=4)
+    net.initialize()
+    net.hybridize()
+    with autograd.record():
+        y = net(nd.ones((2, 4)))
+    node = y._entry[0]
+    assert len(node.attrs["residuals"]) > 0
+    y.backward()
+    assert node.freed and node.attrs is None  # nothing of the step is kept alive
