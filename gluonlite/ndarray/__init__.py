@@ -22,6 +22,9 @@ from .serialization import *  # noqa: F401,F403,E402
 _internal = _types.ModuleType("gluonlite.ndarray._internal",
                               "Operators whose MXNet names start with an underscore.")
 op = _types.ModuleType("gluonlite.ndarray.op", "Every registered operator as a function.")
+image = _types.ModuleType("gluonlite.ndarray.image",
+                          "Image tensor operators (MXNet's ``mx.nd.image``: ``to_tensor``, "
+                          "``normalize``), from the registry's ``_image_*`` operators.")
 
 _HELPERS = set(globals())
 
@@ -31,6 +34,8 @@ def _install():
     for name, o in _REGISTRY.items():
         fn = _make_function(o)
         setattr(op, name, fn)
+        if name.startswith("_image_"):
+            setattr(image, name[len("_image_"):], fn)
         if name.startswith("_"):
             setattr(_internal, name, fn)
         elif name not in _HELPERS:

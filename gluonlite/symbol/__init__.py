@@ -11,6 +11,9 @@ from .register import make_function as _make_function, create as _create
 _internal = _types.ModuleType("gluonlite.symbol._internal",
                               "Operators whose MXNet names start with an underscore.")
 op = _types.ModuleType("gluonlite.symbol.op", "Every registered operator as a function.")
+image = _types.ModuleType("gluonlite.symbol.image",
+                          "Image tensor operators (MXNet's ``mx.sym.image``: ``to_tensor``, "
+                          "``normalize``), from the registry's ``_image_*`` operators.")
 
 
 def zeros(shape, dtype=None, **kwargs):
@@ -62,6 +65,8 @@ def _install():
     for name in _REGISTRY:
         fn = _make_function(name)
         setattr(op, name, fn)
+        if name.startswith("_image_"):
+            setattr(image, name[len("_image_"):], fn)
         if name.startswith("_"):
             setattr(_internal, name, fn)
         elif name not in _HELPERS:

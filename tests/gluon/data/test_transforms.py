@@ -283,12 +283,29 @@ def test_shape_and_argument_errors():
         T.CenterCrop(4)(batch())
 
 
-def test_image_transforms_refuse_symbols():
+def test_host_transforms_refuse_symbols():
     x = mx.sym.var("data")
-    for t in (T.ToTensor(), T.Normalize(0, 1), T.Resize(4), T.RandomBrightness(0.1)):
+    for t in (T.Resize(4), T.RandomBrightness(0.1), T.RandomFlipLeftRight()):
         assert isinstance(t, HybridBlock)
         with pytest.raises(MXNetError, match="cannot be traced into a symbolic graph"):
             t(x)
+
+
+def test_to_tensor_and_normalize_hybridize_as_in_mxnet():
+    x = mx.sym.var("data")
+    assert isinstance(T.ToTensor()(x), mx.sym.Symbol)
+    assert isinstance(T.Normalize(0.5, 0.2)(x), mx.sym.Symbol)
+    img = u3()
+    for batch in (img, nd.stack(img, img)):
+        ref = T.Normalize((0.5, 0.4, 0.3), (0.2, 0.3, 0.4))(T.ToTensor()(batch))
+        t = T.Compose([T.ToTensor(), T.Normalize((0.5, 0.4, 0.3), (0.2, 0.3, 0.4))])
+        group = t[0]
+        assert isinstance(group, mx.gluon.nn.HybridSequential) and group._active
+        np.testing.assert_allclose(t(batch).asnumpy(), ref.asnumpy(), rtol=1e-6)
+    # a group holding a host transform stays imperative (and works)
+    t = T.Compose([T.Resize(4), T.ToTensor()])
+    assert not t[0]._active
+    assert t(img).shape == (3, 4, 4)
 
 
 @pytest.mark.gpu

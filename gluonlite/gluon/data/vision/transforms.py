@@ -12,10 +12,11 @@ with MXNet), colour transforms reproduce MXNet's float32 formulas (see
 :mod:`gluonlite.image._color`). Random transforms draw from gluonlite's generator and are
 reproducible under ``mx.random.seed``; for a given draw the result is MXNet's.
 
-These transforms run imperatively, on the host for resizing and colour changes (a GPU array
-is copied to the host and back); ``Compose`` groups consecutive HybridBlocks into a
-``HybridSequential`` as MXNet does but does not hybridize the group, and calling one of the
-image transforms on a Symbol raises an error (they are not graph operators in gluonlite).
+``ToTensor``, ``Normalize`` and ``Cast`` are graph operators (``mx.nd.image.to_tensor``,
+``normalize``) and hybridize as in MXNet; ``Compose`` groups consecutive HybridBlocks into a
+hybridized ``HybridSequential`` as MXNet does. The geometric and colour transforms run
+imperatively, on the host (a GPU array is copied to the host and back); calling one on a
+Symbol (hybridizing it) raises an error saying so.
 """
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ class Compose(Sequential):
     """Chain ``transforms`` (a list of blocks), applied in order.
 
     As in MXNet, runs of consecutive HybridBlocks are grouped into one ``HybridSequential``
-    child (the list passed in is not modified).
+    child (the list passed in is not modified), hybridized when all of them are graph
+    operators (``ToTensor``, ``Normalize``, ``Cast``, user HybridBlocks).
     """
 
     def __init__(self, transforms):
@@ -130,6 +132,10 @@ class Compose(Sequential):
                 group = HybridSequential()
                 for j in hybrid:
                     group.add(j)
+                # MXNet hybridizes the group; here only when every member is a graph
+                # operator (the resizing and colour transforms run on the host)
+                if not any(getattr(j, "_imperative_only", False) for j in hybrid):
+                    group.hybridize()
                 self.add(group)
             hybrid = []
             if t is not None:
@@ -176,15 +182,7 @@ class ToTensor(HybridBlock):
         super().__init__()
 
     def hybrid_forward(self, F, x):
-        _nd_input(self, x)
-        if x.ndim not in (3, 4):
-            raise MXNetError("ToTensor: Input image must have shape (height, width, channels), "
-                             f"or (N, height, width, channels) but got {tuple(x.shape)}")
-        d = x._data
-        axes = (2, 0, 1) if d.ndim == 3 else (0, 3, 1, 2)
-        wide = np.float64 if d.dtype == np.float64 else np.float32
-        out = (d.astype(wide) / wide(255.0)).astype(np.float32, copy=False)
-        return NDArray(out.transpose(axes).copy(), x.context)
+        return F.image.to_tensor(x)
 
 
 class Normalize(HybridBlock):
@@ -198,7 +196,6 @@ class Normalize(HybridBlock):
         self._std = self._params_tuple("std", std)
         if any(s == 0 for s in self._std):
             raise ValueError(f"Normalize: std must be non-zero, got {std!r}")
-        self._consts = {}  # (context, dtype, shape) -> (mean, std) arrays
 
     @staticmethod
     def _params_tuple(name, value):
@@ -211,42 +208,7 @@ class Normalize(HybridBlock):
         return tuple(float(v) for v in vals)
 
     def hybrid_forward(self, F, x):
-        _nd_input(self, x)
-        if x.ndim not in (3, 4):
-            raise MXNetError("Normalize: Input tensor must have shape (channels, height, "
-                             "width), or (N, channels, height, width), but got "
-                             f"{tuple(x.shape)}")
-        c = x.shape[0] if x.ndim == 3 else x.shape[1]
-        if c not in (1, 3):
-            which = "first" if x.ndim == 3 else "second"
-            raise MXNetError(f"Normalize: The {which} dimension of input tensor must be the "
-                             "channel dimension with either 1 or 3 elements, but got input "
-                             f"with shape {tuple(x.shape)}")
-        for name, vals in (("mean", self._mean), ("std", self._std)):
-            if len(vals) not in (1, c):
-                raise MXNetError(f"Normalize: Invalid {name} for input with shape "
-                                 f"{tuple(x.shape)}. {name} must have either 1 or {c} "
-                                 f"elements, but got {list(vals)}")
-        shape = (c, 1, 1) if x.ndim == 3 else (1, c, 1, 1)
-
-        def per_channel(vals, dtype):
-            v = np.asarray(vals, np.float32)
-            v = np.broadcast_to(v, (c,)) if v.size == 1 else v
-            return v.astype(dtype).reshape(shape)
-
-        dt = np.dtype(x.dtype)
-        if dt.kind == "f":
-            key = (x.context, dt, shape)
-            consts = self._consts.get(key)
-            if consts is None:
-                consts = self._consts[key] = (
-                    nd.array(per_channel(self._mean, dt), ctx=x.context, dtype=dt),
-                    nd.array(per_channel(self._std, dt), ctx=x.context, dtype=dt))
-            return nd.broadcast_div(nd.broadcast_sub(x, consts[0]), consts[1])
-        d = _host(x).astype(np.float32)
-        out = (d - per_channel(self._mean, np.float32)) / per_channel(self._std, np.float32)
-        # MXNet stores the float result with a C cast: truncation, wrapping out of range
-        return _wrap(np.trunc(out).astype(np.int64).astype(dt), x.context)
+        return F.image.normalize(x, mean=self._mean, std=self._std)
 
 
 # --- geometry --------------------------------------------------------------------------------
@@ -257,6 +219,8 @@ class Resize(HybridBlock):
     shorter edge, the other scaled and rounded down (``keep_ratio=True``).
     ``interpolation`` is OpenCV's code (1 bilinear by default); results equal MXNet's.
     """
+
+    _imperative_only = True  # host code, not a graph operator
 
     def __init__(self, size, keep_ratio=False, interpolation=1):
         super().__init__()
@@ -292,6 +256,8 @@ class CropResize(HybridBlock):
     """Crop the ``width`` x ``height`` window at ``(x, y)`` of image(s) ``(H, W, C)`` or
     ``(N, H, W, C)``, then optionally resize it to ``size`` (an int or (width, height))
     with ``interpolation`` (bilinear when None)."""
+
+    _imperative_only = True  # host code, not a graph operator
 
     def __init__(self, x, y, width, height, size=None, interpolation=None):
         super().__init__()
@@ -357,6 +323,7 @@ class RandomResizedCrop(Block):
 
 
 class _RandomFlip(HybridBlock):
+    _imperative_only = True  # host code, not a graph operator
     _axis = 1
 
     def __init__(self):
@@ -384,6 +351,8 @@ class RandomFlipTopBottom(_RandomFlip):
 
 # --- colour ----------------------------------------------------------------------------------
 class _ColorTransform(HybridBlock):
+    _imperative_only = True  # host code, not a graph operator
+
     def hybrid_forward(self, F, x):
         _nd_input(self, x)
         _check_hwc(self, x)
