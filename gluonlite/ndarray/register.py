@@ -73,7 +73,7 @@ def _build(op):
                     else:
                         raise TypeError(f"{op.name}: input {names[i]!r} must be an NDArray, "
                                         f"got {type(x).__name__}{_symbol_hint(x)}")
-                if len(inputs) != i:
+                if len(inputs) != i and op._inputs_fn is None:
                     raise MXNetError(f"{op.name}: input {names[i]!r} is given but the "
                                      f"optional input before it is missing")
                 inputs.append(x)
@@ -81,6 +81,9 @@ def _build(op):
                 inputs = _resolve_deferred(op, inputs, deferred, op.parse_attrs(dict(kwargs)))
         attrs = op.parse_attrs(kwargs)
         if op._inputs_fn is not None and not variadic:
+            # inputs that depend on attributes (CTCLoss's lengths, FullyConnected's bias) are
+            # the arrays given, in order, Nones skipped, as MXNet passes them: only their
+            # number must match what the attributes name
             expected = op.list_inputs(attrs)
             if len(inputs) != len(expected):
                 raise MXNetError(f"{op.name}: with these attributes the inputs are "
