@@ -48,7 +48,8 @@ def test_lenet_demo_runs_on_a_subset():
     assert "samples_per_s=" in out and "32/32" in out  # the progress bar ran over every batch
 
 
-DOCS = ["README.md", "docs/index.md", "docs/migrating-from-mxnet.md", "docs/hybridize.md"]
+DOCS = ["README.md", "docs/index.md", "docs/migrating-from-mxnet.md", "docs/hybridize.md",
+        "docs/gluon.md"]
 
 
 @pytest.mark.parametrize("doc", DOCS)

@@ -215,3 +215,14 @@ def test_on_gpu_matches_cpu():
     (cl, cg), (gl, gg) = res
     np.testing.assert_allclose(gl, cl, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gg, cg, rtol=1e-4, atol=1e-6)
+
+
+def test_skipped_optional_inputs_are_packed_in_order_as_in_mxnet():
+    # MXNet passes the given arrays in order: a None for data_lengths is skipped, and with
+    # use_label_lengths the next array is the label lengths whatever its position
+    data = nd.array(np.random.RandomState(0).standard_normal((5, 2, 4)))
+    label, lengths = nd.array([[1, 2], [1, 0]]), nd.array([2, 1])
+    ref = nd.CTCLoss(data, label, label_lengths=lengths, use_label_lengths=True).asnumpy()
+    for out in (nd.CTCLoss(data, label, None, lengths, use_label_lengths=True),
+                nd.CTCLoss(data, label, lengths, use_label_lengths=True)):
+        np.testing.assert_allclose(out.asnumpy(), ref, rtol=1e-6)
