@@ -183,7 +183,11 @@ def report(med, names, markdown):
         lines.append("## Training step (`bench/training.py`)")
         lines.append("")
         lines.append("Forward + backward + `Trainer.step` (SGD, momentum 0.9), ms per step, "
-                     "median over alternating rounds; each contender in its own process.")
+                     "median over alternating rounds; each contender in its own process with "
+                     "its default threading, and a 0.3 s pause before each timed round so the "
+                     "previous contender's idle BLAS/OpenMP threads stop spinning first. "
+                     "Hybridized MXNet uses `static_alloc=True, static_shape=True`. The issue's "
+                     "goal: gluonlite hybridized ≥ 1.5x its imperative step on mlp/16.")
         lines.append("")
         lines.append(f"| workload | {cols} | hybrid / imperative (gluonlite) |" +
                      (" gluonlite hybrid / MXNet hybrid |" if "mxnet:hybrid" in names else ""))
