@@ -173,10 +173,14 @@ def mark_variables(variables, gradients, grad_reqs="write"):
 
 # --------------------------------------------------------------------------------------
 # backward
-def _run(heads, head_grads, retain_graph, create_graph, train_mode):
+def _run(heads, head_grads, retain_graph, create_graph, train_mode, boundary_seq=None):
     """Propagate gradients from ``heads``; returns ``{VarNode: grad}`` for every reached
     variable (grad is a raw array, None for a zero gradient, or an NDArray with
     ``create_graph``).
+
+    With ``boundary_seq``, nodes created before that sequence number are not entered: the
+    gradient reaching each of their outputs is returned instead, as ``{(node, index):
+    grad}`` (variables as ``(VarNode, 0)``) — the backward of a recorded sub-graph only.
 
     Nodes carry a creation sequence number, and a node's inputs are always older than the
     node, so popping the newest pending node from a heap visits the reachable graph in
@@ -194,6 +198,7 @@ def _run(heads, head_grads, retain_graph, create_graph, train_mode):
 
     grads: dict = {}      # node -> list of output gradients
     variables: dict = {}  # VarNode -> None, in the order reached
+    edge: dict = {}       # (node, index) -> gradient, at the boundary
     heap: list = []
     for h, hg in zip(heads, head_grads):
         if not isinstance(h, NDArray):
@@ -269,6 +274,11 @@ def _run(heads, head_grads, retain_graph, create_graph, train_mode):
                 if e is None:
                     continue
                 n, idx = e
+                if boundary_seq is not None and (type(n) is VarNode or n.seq < boundary_seq):
+                    if g is not None:
+                        prev_g = edge.get(e)
+                        edge[e] = g if prev_g is None else prev_g + g
+                    continue
                 slots = grads.get(n)
                 if slots is None:
                     if type(n) is VarNode:
@@ -283,6 +293,8 @@ def _run(heads, head_grads, retain_graph, create_graph, train_mode):
                     slots[idx] = g if slots[idx] is None else slots[idx] + g
     finally:
         _st.recording, _st.training = prev
+    if boundary_seq is not None:
+        return edge
     return {v: grads[v][0] for v in variables}
 
 

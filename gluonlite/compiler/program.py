@@ -39,8 +39,12 @@ class Program:
         missing = [v.name or str(v.id) for v in graph.inputs if v.shape is None]
         if missing:
             raise MXNetError(f"cannot compile: the shapes of inputs {missing} are unknown")
+        self.train = train
         self.graph = optimize(graph, rt)
         self.n_outputs = len(graph.outputs)
+        # random operators (Dropout) draw from the device's generator: replaying the
+        # forward (create_graph) must rewind it
+        self.has_random = any("random" in e.op.tags for e in self.graph.eqns)
         self.rt = rt
         self.infer = compile_function(self.graph.inputs, self.graph.eqns, self.graph.outputs,
                                       "infer", rt)

@@ -65,21 +65,49 @@ class _CachedGrad:
 
     def grad_fn(self, F, attrs, ins, outs, ogs, need):
         if getattr(F, "kind", "raw") == "nd":
-            return _replay_gradient(self.prog, ins, ogs)
+            return _replay_gradient(self.prog, ins, ogs, attrs.get("rng_state"))
         # the backward's own train flag (F's runtime) picks e.g. BatchNorm's gradient
         # formula, as in MXNet
         return self.prog.run_backward(F._rt, attrs["residuals"], ogs)
 
 
-def _replay_gradient(prog, ins, ogs):
+def _rng_state(ctx):
+    """A snapshot of ``ctx``'s generator (taken before a compiled forward that draws random
+    numbers, so a replay draws the same ones); None where the generator cannot be copied."""
+    from .. import random as _random
+    g = _random.generator(ctx)
+    get = getattr(g, "get_state", None)
+    return (g, get()) if get is not None else None
+
+
+def _replay_gradient(prog, ins, ogs, rng_state=None):
     """create_graph=True through a hybridized block: run the forward and gradient graphs
-    imperatively on the recorded inputs, so the gradients are themselves recorded."""
-    joint = prog.joint
-    vals = {}
-    for v, x in zip(prog.graph.inputs, ins):
-        vals[v.id] = x
-    for v, g in zip(joint.head_grads, ogs):
-        vals[v.id] = g
+    imperatively on the recorded inputs, so the gradients are themselves recorded. Random
+    operators (Dropout) redraw exactly what the compiled forward drew: the device's generator
+    is rewound to its state before that forward for the replay, then put back."""
+    if prog.has_random:
+        if rng_state is None:
+            raise MXNetError("autograd.grad(create_graph=True) through a hybridized block with "
+                             "random operators needs a generator whose state can be saved "
+                             "(NumPy's); hybridize(False) the block for this")
+        gen, state = rng_state
+        now = gen.get_state()
+        gen.set_state(state)
+        try:
+            return _replay(prog, ins, ogs)
+        finally:
+            gen.set_state(now)
+    return _replay(prog, ins, ogs)
+
+
+def _replay(prog, ins, ogs):
+    """The forward graph run again on the recorded inputs, recording, then the backward of
+    that sub-graph alone with every operator's own gradient rule under ``F = nd`` (what
+    imperative create_graph runs, so BatchNorm's composed second-order rule applies too);
+    the gradients stop at the block's inputs."""
+    from .. import autograd as ag
+    start = next(ag._SEQ)  # nodes recorded from here on belong to the replay
+    vals = {v.id: x for v, x in zip(prog.graph.inputs, ins)}
 
     def get(v):
         if v.const is not None:
@@ -87,14 +115,32 @@ def _replay_gradient(prog, ins, ogs):
             return NDArray(v.const, ctx)
         return vals[v.id]
 
-    for e in joint.fwd_eqns + joint.bwd_eqns:
-        res = invoke(e.op, [get(v) for v in e.ins], e.attrs, all_outputs=True)
-        for v, r in zip(e.outs, res):
-            vals[v.id] = r
+    prev = (_st.recording, _st.training)
+    _st.recording, _st.training = True, prog.train
+    try:
+        for e in prog.graph.eqns:
+            res = invoke(e.op, [get(v) for v in e.ins], e.attrs, all_outputs=True)
+            for v, r in zip(e.outs, res):
+                vals[v.id] = r
+    finally:
+        _st.recording, _st.training = prev
+    heads, head_grads = [], []
+    for v, g in zip(prog.graph.outputs, ogs):
+        out = get(v)
+        if out._entry is not None:
+            heads.append(out)
+            head_grads.append(g)
     out = [None] * len(ins)
-    for w, g in zip(joint.wrt, joint.grads):
-        if g is not None:
-            out[[v.id for v in prog.graph.inputs].index(w.id)] = get(g)
+    if not heads:
+        return out
+    edge = ag._run(heads, head_grads, True, True, _st.training, boundary_seq=start)
+    seen = set()
+    for i, x in enumerate(ins):
+        e = x._entry
+        if e is None or e in seen:
+            continue  # an input passed twice gets its summed gradient once
+        seen.add(e)
+        out[i] = edge.get(e)
     return out
 
 
@@ -198,11 +244,14 @@ class CachedOp:
         rt = ctx._runtime(training)
         atype = rt.array_type
         if recording:
+            rng = _rng_state(ctx) if prog.has_random else None
             res = prog.forward(rt, *raw)
             n = prog.n_outputs
             outs = [o if type(o) is atype else rt.xp.asarray(o) for o in res[:n]]
-            node = Node(_CachedGrad(prog, type(self.block).__name__),
-                        {"residuals": res[n:]},
+            attrs = {"residuals": res[n:]}
+            if rng is not None:
+                attrs["rng_state"] = rng
+            node = Node(_CachedGrad(prog, type(self.block).__name__), attrs,
                         tuple([x._entry for x in inputs]), tuple(raw), tuple(outs), ctx)
             result = [NDArray(o, ctx, (node, k)) for k, o in enumerate(outs)]
         else:
