@@ -211,7 +211,7 @@ def main():
     if args.worker:
         worker(args.worker)
         return
-    med, names = measure(3 if args.quick else 9)
+    med, names = measure(3 if args.quick else 15)
     print(report(med, names, args.markdown))
 
 
