@@ -768,8 +768,28 @@ def _regression_pair(owner, label, pred):
     return label, pred
 
 
+class _RegressionMetric(EvalMetric):
+    """What MAE, MSE and RMSE share: each update adds one value, ``_error(label, pred)`` of
+    a label/prediction pair of one shape (MXNet averages over updates, not samples)."""
+
+    def __init__(self, name, output_names=None, label_names=None):
+        super().__init__(name, output_names=output_names, label_names=label_names,
+                         has_global_stats=True)
+
+    def update(self, labels, preds):
+        """Add a batch of labels and predictions of one shape (1-D means a column)."""
+        labels, preds = check_label_shapes(labels, preds, True)
+        for label, pred in zip(labels, preds):
+            label, pred = _regression_pair(type(self).__name__, label, pred)
+            self._add(float(self._error(label, pred)), 1)
+
+    @staticmethod
+    def _error(label, pred):
+        raise NotImplementedError
+
+
 @register
-class MAE(EvalMetric):
+class MAE(_RegressionMetric):
     """Mean absolute error ``mean(|label - pred|)``, averaged over updates (each update
     counts once, as in MXNet).
 
@@ -780,19 +800,15 @@ class MAE(EvalMetric):
     """
 
     def __init__(self, name="mae", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(name, output_names, label_names)
 
-    def update(self, labels, preds):
-        """Add a batch of labels and predictions of one shape (1-D means a column)."""
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds):
-            label, pred = _regression_pair("MAE", label, pred)
-            self._add(float(numpy.abs(label - pred).mean()), 1)
+    @staticmethod
+    def _error(label, pred):
+        return numpy.abs(label - pred).mean()
 
 
 @register
-class MSE(EvalMetric):
+class MSE(_RegressionMetric):
     """Mean squared error ``mean((label - pred)^2)``, averaged over updates.
 
     Parameters
@@ -802,19 +818,15 @@ class MSE(EvalMetric):
     """
 
     def __init__(self, name="mse", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(name, output_names, label_names)
 
-    def update(self, labels, preds):
-        """Add a batch of labels and predictions of one shape (1-D means a column)."""
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds):
-            label, pred = _regression_pair("MSE", label, pred)
-            self._add(float(((label - pred) ** 2.0).mean()), 1)
+    @staticmethod
+    def _error(label, pred):
+        return ((label - pred) ** 2.0).mean()
 
 
 @register
-class RMSE(EvalMetric):
+class RMSE(_RegressionMetric):
     """Root mean squared error ``sqrt(mean((label - pred)^2))`` per update, averaged over
     updates.
 
@@ -825,15 +837,11 @@ class RMSE(EvalMetric):
     """
 
     def __init__(self, name="rmse", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(name, output_names, label_names)
 
-    def update(self, labels, preds):
-        """Add a batch of labels and predictions of one shape (1-D means a column)."""
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds):
-            label, pred = _regression_pair("RMSE", label, pred)
-            self._add(float(numpy.sqrt(((label - pred) ** 2.0).mean())), 1)
+    @staticmethod
+    def _error(label, pred):
+        return numpy.sqrt(((label - pred) ** 2.0).mean())
 
 
 def _picked_probs(owner, label, pred):
@@ -850,9 +858,26 @@ def _picked_probs(owner, label, pred):
     return pred[numpy.arange(label.shape[0], dtype=numpy.int64), idx]
 
 
+class _LogLikelihood(EvalMetric):
+    """What CrossEntropy and NegativeLogLikelihood compute (MXNet has both):
+    ``-mean(log(p[label] + eps))`` of probabilities (batch, classes) and class indices."""
+
+    def __init__(self, eps, name, output_names=None, label_names=None):
+        super().__init__(name, eps=eps, output_names=output_names, label_names=label_names,
+                         has_global_stats=True)
+        self.eps = eps
+
+    def update(self, labels, preds):
+        """Add a batch of class-index labels and (batch, classes) probabilities."""
+        labels, preds = check_label_shapes(labels, preds, True)
+        for label, pred in zip(labels, preds):
+            prob = _picked_probs(type(self).__name__, label, pred)
+            self._add(float((-numpy.log(prob + self.eps)).sum()), prob.shape[0])
+
+
 @register
 @alias("ce")
-class CrossEntropy(EvalMetric):
+class CrossEntropy(_LogLikelihood):
     """Cross-entropy ``-mean(log(p[label] + eps))`` of predicted probabilities (batch,
     classes) and class-index labels.
 
@@ -865,21 +890,12 @@ class CrossEntropy(EvalMetric):
     """
 
     def __init__(self, eps=1e-12, name="cross-entropy", output_names=None, label_names=None):
-        super().__init__(name, eps=eps, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
-        self.eps = eps
-
-    def update(self, labels, preds):
-        """Add a batch of class-index labels and (batch, classes) probabilities."""
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds):
-            prob = _picked_probs("CrossEntropy", label, pred)
-            self._add(float((-numpy.log(prob + self.eps)).sum()), prob.shape[0])
+        super().__init__(eps, name, output_names, label_names)
 
 
 @register
 @alias("nll_loss")
-class NegativeLogLikelihood(EvalMetric):
+class NegativeLogLikelihood(_LogLikelihood):
     """Negative log-likelihood ``-mean(log(p[label] + eps))`` of predicted probabilities
     (batch, classes) and class-index labels.
 
@@ -892,16 +908,7 @@ class NegativeLogLikelihood(EvalMetric):
     """
 
     def __init__(self, eps=1e-12, name="nll-loss", output_names=None, label_names=None):
-        super().__init__(name, eps=eps, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
-        self.eps = eps
-
-    def update(self, labels, preds):
-        """Add a batch of class-index labels and (batch, classes) probabilities."""
-        labels, preds = check_label_shapes(labels, preds, True)
-        for label, pred in zip(labels, preds):
-            prob = _picked_probs("NegativeLogLikelihood", label, pred)
-            self._add(float((-numpy.log(prob + self.eps)).sum()), prob.shape[0])
+        super().__init__(eps, name, output_names, label_names)
 
 
 @register
