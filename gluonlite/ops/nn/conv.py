@@ -528,33 +528,42 @@ def _backward_convolution(rt, ograd, data, weight, *, kernel: Shape, stride: Sha
     return dx, dw, _bias_grad(og, dt)
 
 
-@_backward_convolution.gradient
-def _(F, a, ins, outs, ogs, need):
-    # dX = convT(og, w), dW = corr(og, x), dB = sum(og): each is linear in og and in one of
-    # x / w, so its gradient is again a Convolution or a _backward_Convolution.
-    og, x, w = ins
-    gdx = ogs[0] if a["need_data"] else None
-    gdw = ogs[1] if a["need_weight"] else None
-    gdb = ogs[2] if not a["no_bias"] else None
-    ca = _conv_attrs(a)
-    nb = dict(ca, no_bias=True)
-    g_og = g_x = g_w = None
-    if need[0]:
-        terms = []
-        if gdx is not None:
-            terms.append(F.Convolution(gdx, w, **nb))
-        if gdw is not None:
-            # the bias term rides along with the weight term
-            terms.append(F.Convolution(x, gdw, gdb, **ca) if gdb is not None
-                         else F.Convolution(x, gdw, **nb))
-        elif gdb is not None:
-            terms.append(F.broadcast_like(F.reshape(gdb, shape=_bias_bcast_shape(a)), og))
-        g_og = _sum_terms(terms)
-    if need[1] and gdw is not None:
-        g_x = F._backward_Convolution(og, x, gdw, **nb, need_weight=False)[0]
-    if need[2] and gdx is not None:
-        g_w = F._backward_Convolution(og, gdx, w, **nb, need_data=False)[1]
-    return g_og, g_x, g_w
+def _second_order(fwd_name, bwd_name, attrs_of):
+    """The gradient rule of ``_backward_Convolution`` / ``_backward_Deconvolution``.
+
+    Their outputs dX, dW, dB are each linear in the output gradient and in one of the data /
+    weight, so every gradient of them is again the forward operator (``fwd_name``) or the
+    backward one (``bwd_name``) with the same attributes (``attrs_of(a)``)."""
+    def rule(F, a, ins, outs, ogs, need):
+        og, x, w = ins
+        fwd, bwd = getattr(F, fwd_name), getattr(F, bwd_name)
+        gdx = ogs[0] if a["need_data"] else None
+        gdw = ogs[1] if a["need_weight"] else None
+        gdb = ogs[2] if not a["no_bias"] else None
+        ca = attrs_of(a)
+        nb = dict(ca, no_bias=True)
+        g_og = g_x = g_w = None
+        if need[0]:
+            terms = []
+            if gdx is not None:
+                terms.append(fwd(gdx, w, **nb))
+            if gdw is not None:
+                # the bias term rides along with the weight term
+                terms.append(fwd(x, gdw, gdb, **ca) if gdb is not None else fwd(x, gdw, **nb))
+            elif gdb is not None:
+                terms.append(F.broadcast_like(F.reshape(gdb, shape=_bias_bcast_shape(a)), og))
+            g_og = _sum_terms(terms)
+        if need[1] and gdw is not None:
+            g_x = bwd(og, x, gdw, **nb, need_weight=False)[0]
+        if need[2] and gdx is not None:
+            g_w = bwd(og, gdx, w, **nb, need_data=False)[1]
+        return g_og, g_x, g_w
+    return rule
+
+
+# dX = convT(og, w), dW = corr(og, x), dB = sum(og)
+_backward_convolution.gradient(_second_order("Convolution", "_backward_Convolution",
+                                             _conv_attrs))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -665,29 +674,6 @@ def _backward_deconvolution(rt, ograd, data, weight, *, kernel: Shape, stride: S
     return dx, dw, _bias_grad(og, dt)
 
 
-@_backward_deconvolution.gradient
-def _(F, a, ins, outs, ogs, need):
-    # dX = conv(og, w), dW = corr(x, og), dB = sum(og): linear in og and in one of x / w.
-    og, x, w = ins
-    gdx = ogs[0] if a["need_data"] else None
-    gdw = ogs[1] if a["need_weight"] else None
-    gdb = ogs[2] if not a["no_bias"] else None
-    da = _deconv_attrs(a)
-    nb = dict(da, no_bias=True)
-    g_og = g_x = g_w = None
-    if need[0]:
-        terms = []
-        if gdx is not None:
-            terms.append(F.Deconvolution(gdx, w, **nb))
-        if gdw is not None:
-            # the bias term rides along with the weight term
-            terms.append(F.Deconvolution(x, gdw, gdb, **da) if gdb is not None
-                         else F.Deconvolution(x, gdw, **nb))
-        elif gdb is not None:
-            terms.append(F.broadcast_like(F.reshape(gdb, shape=_bias_bcast_shape(a)), og))
-        g_og = _sum_terms(terms)
-    if need[1] and gdw is not None:
-        g_x = F._backward_Deconvolution(og, x, gdw, **nb, need_weight=False)[0]
-    if need[2] and gdx is not None:
-        g_w = F._backward_Deconvolution(og, gdx, w, **nb, need_data=False)[1]
-    return g_og, g_x, g_w
+# dX = conv(og, w), dW = corr(x, og), dB = sum(og)
+_backward_deconvolution.gradient(_second_order("Deconvolution", "_backward_Deconvolution",
+                                               _deconv_attrs))
