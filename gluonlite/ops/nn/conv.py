@@ -477,17 +477,23 @@ def _conv_attrs(a):
     return {k: a[k] for k in _CONV_ATTRS}
 
 
-@convolution.gradient
-def _(F, a, ins, outs, ogs, need):
-    grads = F._backward_Convolution(ogs[0], ins[0], ins[1], **_conv_attrs(a),
-                                    need_data=bool(need[0]), need_weight=bool(need[1]))
-    return tuple(gr if nd_ else None for gr, nd_ in zip(grads, need))
+def _first_order(bwd_name, attrs_of):
+    """The gradient rule of ``Convolution`` / ``Deconvolution``: their backward operator
+    ``bwd_name``, computing only the gradients that are needed."""
+    def rule(F, a, ins, outs, ogs, need):
+        grads = getattr(F, bwd_name)(ogs[0], ins[0], ins[1], **attrs_of(a),
+                                     need_data=bool(need[0]), need_weight=bool(need[1]))
+        return tuple(gr if nd_ else None for gr, nd_ in zip(grads, need))
+    return rule
+
+
+convolution.gradient(_first_order("_backward_Convolution", _conv_attrs))
 
 
 def _bconv_shape_rule(a, in_shapes):
+    """Shapes of ``_backward_(De)Convolution``: the data's, the weight's, the bias's."""
     og, d, w = in_shapes
-    bs = (a["num_filter"],)
-    return in_shapes, [d, w] + ([] if a["no_bias"] else [bs])
+    return in_shapes, [d, w] + ([] if a["no_bias"] else [(a["num_filter"],)])
 
 
 @register("_backward_Convolution", shape=_bconv_shape_rule,
@@ -622,19 +628,10 @@ def _deconv_attrs(a):
     return {k: a[k] for k in _DECONV_ATTRS}
 
 
-@deconvolution.gradient
-def _(F, a, ins, outs, ogs, need):
-    grads = F._backward_Deconvolution(ogs[0], ins[0], ins[1], **_deconv_attrs(a),
-                                      need_data=bool(need[0]), need_weight=bool(need[1]))
-    return tuple(gr if nd_ else None for gr, nd_ in zip(grads, need))
+deconvolution.gradient(_first_order("_backward_Deconvolution", _deconv_attrs))
 
 
-def _bdeconv_shape_rule(a, in_shapes):
-    og, d, w = in_shapes
-    return in_shapes, [d, w] + ([] if a["no_bias"] else [(a["num_filter"],)])
-
-
-@register("_backward_Deconvolution", shape=_bdeconv_shape_rule,
+@register("_backward_Deconvolution", shape=_bconv_shape_rule,
           num_outputs=lambda a: 2 if a["no_bias"] else 3,
           output_names=lambda a: (("data_grad", "weight_grad") if a["no_bias"] else
                                   ("data_grad", "weight_grad", "bias_grad")),
