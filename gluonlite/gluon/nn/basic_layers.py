@@ -333,6 +333,26 @@ class Flatten(HybridBlock):
         return type(self).__name__
 
 
+def _check_affine(name, epsilon, center, scale, beta_initializer, gamma_initializer):
+    """The argument checks InstanceNorm, LayerNorm and GroupNorm share."""
+    _check_number(name, "epsilon", epsilon, lo=0, lo_open=True)
+    _check_bool(name, "center", center)
+    _check_bool(name, "scale", scale)
+    _check_init(name, "beta_initializer", beta_initializer)
+    _check_init(name, "gamma_initializer", gamma_initializer)
+
+
+def _affine_params(block, size, center, scale, beta_initializer, gamma_initializer):
+    """``block.gamma`` and ``block.beta`` of shape ``(size,)`` (0: deferred), learned unless
+    ``scale`` / ``center`` is False (then ``grad_req='null'``)."""
+    block.gamma = block.params.get("gamma", grad_req="write" if scale else "null",
+                                   shape=(size,), init=gamma_initializer,
+                                   allow_deferred_init=True)
+    block.beta = block.params.get("beta", grad_req="write" if center else "null",
+                                  shape=(size,), init=beta_initializer,
+                                  allow_deferred_init=True)
+
+
 class InstanceNorm(HybridBlock):
     r"""Instance normalisation (MXNet's ``nn.InstanceNorm``; Ulyanov et al. 2016): each
     (sample, channel) is normalised over the remaining axes,
@@ -363,22 +383,13 @@ class InstanceNorm(HybridBlock):
                  prefix=None, params=None):
         name = "InstanceNorm"
         _check_int(name, "axis", axis)
-        _check_number(name, "epsilon", epsilon, lo=0, lo_open=True)
-        _check_bool(name, "center", center)
-        _check_bool(name, "scale", scale)
-        _check_init(name, "beta_initializer", beta_initializer)
-        _check_init(name, "gamma_initializer", gamma_initializer)
+        _check_affine(name, epsilon, center, scale, beta_initializer, gamma_initializer)
         _check_int(name, "in_channels", in_channels, 0)
         super().__init__(prefix=prefix, params=params)
         self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
         self._axis = axis
         self._epsilon = epsilon
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _affine_params(self, in_channels, center, scale, beta_initializer, gamma_initializer)
 
     def hybrid_forward(self, F, x, gamma, beta):
         if self._axis == 1:
@@ -420,11 +431,7 @@ class LayerNorm(HybridBlock):
                  prefix=None, params=None):
         name = "LayerNorm"
         _check_int(name, "axis", axis)
-        _check_number(name, "epsilon", epsilon, lo=0, lo_open=True)
-        _check_bool(name, "center", center)
-        _check_bool(name, "scale", scale)
-        _check_init(name, "beta_initializer", beta_initializer)
-        _check_init(name, "gamma_initializer", gamma_initializer)
+        _check_affine(name, epsilon, center, scale, beta_initializer, gamma_initializer)
         _check_int(name, "in_channels", in_channels, 0)
         super().__init__(prefix=prefix, params=params)
         self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
@@ -432,12 +439,7 @@ class LayerNorm(HybridBlock):
         self._epsilon = epsilon
         self._center = center
         self._scale = scale
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(in_channels,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(in_channels,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _affine_params(self, in_channels, center, scale, beta_initializer, gamma_initializer)
 
     def hybrid_forward(self, F, data, gamma, beta):
         return F.LayerNorm(data, gamma=gamma, beta=beta, axis=self._axis, eps=self._epsilon)
@@ -475,11 +477,7 @@ class GroupNorm(HybridBlock):
                  params=None):
         name = "GroupNorm"
         _check_int(name, "num_groups", num_groups, 1)
-        _check_number(name, "epsilon", epsilon, lo=0, lo_open=True)
-        _check_bool(name, "center", center)
-        _check_bool(name, "scale", scale)
-        _check_init(name, "beta_initializer", beta_initializer)
-        _check_init(name, "gamma_initializer", gamma_initializer)
+        _check_affine(name, epsilon, center, scale, beta_initializer, gamma_initializer)
         super().__init__(prefix=prefix, params=params)
         self._kwargs = {"eps": epsilon, "num_groups": num_groups, "center": center,
                         "scale": scale}
@@ -487,12 +485,7 @@ class GroupNorm(HybridBlock):
         self._epsilon = epsilon
         self._center = center
         self._scale = scale
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(num_groups,), init=gamma_initializer,
-                                     allow_deferred_init=True)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(num_groups,), init=beta_initializer,
-                                    allow_deferred_init=True)
+        _affine_params(self, num_groups, center, scale, beta_initializer, gamma_initializer)
 
     def hybrid_forward(self, F, data, gamma, beta):
         return F.GroupNorm(data, gamma=gamma, beta=beta, num_groups=self._num_groups,
