@@ -7,8 +7,7 @@ import math
 import numpy
 
 from . import rules
-from .optimizer import (Optimizer, register, check_real, check_weight_grad, zeros_like,
-                        aggregation_size)
+from .optimizer import Optimizer, register, check_real, zeros_like, aggregation_size
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "LAMB"]
 
@@ -50,11 +49,7 @@ class Adam(Optimizer):
         return _moments(weight)
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        t = self._index_update_count[index]
+        lr, wd, t = self._begin_update(index, weight, grad)
         coef1 = 1. - self.beta1 ** t
         coef2 = 1. - self.beta2 ** t
         lr *= math.sqrt(coef2) / coef1
@@ -101,11 +96,7 @@ class AdamW(Optimizer):
         return _moments(weight)
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        t = self._index_update_count[index]
+        lr, wd, t = self._begin_update(index, weight, grad)
         if self.correct_bias:
             lr *= math.sqrt(1. - self.beta2 ** t) / (1. - self.beta1 ** t)
         mean, var = state
@@ -148,11 +139,7 @@ class Adamax(Optimizer):
         return _moments(weight)
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        t = self._index_update_count[index]
+        lr, wd, t = self._begin_update(index, weight, grad)
         lr /= (1. - self.beta1 ** t)
         xp = weight.context.xp
         w = weight._data
@@ -204,11 +191,7 @@ class Nadam(Optimizer):
         return _moments(weight)
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        t = self._index_update_count[index]
+        lr, wd, t = self._begin_update(index, weight, grad)
         xp = weight.context.xp
         w = weight._data
         g = xp.multiply(grad._data, self.rescale_grad)
@@ -276,11 +259,7 @@ class LAMB(Optimizer):
         return _moments(weight)
 
     def _update_one(self, index, weight, grad, state, multi_precision):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        t = self._index_update_count[index]
+        lr, wd, t = self._begin_update(index, weight, grad)
         xp = weight.context.xp
         if multi_precision:
             w32, (mean, var) = state

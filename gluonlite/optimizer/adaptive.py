@@ -35,10 +35,7 @@ class AdaGrad(Optimizer):
         return zeros_like(weight)
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd, _ = self._begin_update(index, weight, grad)
         xp = weight.context.xp
         w, history = weight._data, state._data
         g = xp.multiply(grad._data, self.rescale_grad)
@@ -96,10 +93,7 @@ class RMSProp(Optimizer):
         return (zeros_like(weight),)
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd, _ = self._begin_update(index, weight, grad)
         xp = weight.context.xp
         clip_weights = self.clip_weights if self.clip_weights else None
         if not self.centered:
@@ -230,11 +224,7 @@ class FTML(Optimizer):
         return (zeros_like(weight), zeros_like(weight), zeros_like(weight))
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
-        t = self._index_update_count[index]
+        lr, wd, t = self._begin_update(index, weight, grad)
         d, v, z = state
         rules.ftml(weight.context.xp, weight._data, grad._data, d._data, v._data, z._data, lr,
                    wd, self.rescale_grad, self._clip(), self.beta1, self.beta2, self.epsilon,

@@ -265,6 +265,14 @@ class Optimizer:
             self._index_update_count[idx] += 1
             self.num_update = max(self._index_update_count[idx], self.num_update)
 
+    def _begin_update(self, index, weight, grad):
+        """The start most update rules share, in MXNet's usual order: check the arrays,
+        count one update of ``index`` (so a scheduler sees the new ``num_update``), then
+        ``(lr, wd, t)`` with ``t`` the index's update count."""
+        check_weight_grad(weight, grad)
+        self._update_count(index)
+        return self._get_lr(index), self._get_wd(index), self._index_update_count[index]
+
     def _get_lrs(self, indices):
         """The learning rates of ``indices`` (global rate times each one's multiplier)."""
         lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr

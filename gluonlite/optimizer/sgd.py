@@ -133,10 +133,7 @@ class NAG(Optimizer):
         return zeros_like(weight) if self.momentum != 0.0 else None
 
     def _update_impl(self, index, weight, grad, state, multi_precision=False):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd, _ = self._begin_update(index, weight, grad)
         momentum = self.momentum if self.momentum > 0 else 0.0
         clip = self._clip()
         xp = weight.context.xp
@@ -188,10 +185,7 @@ class Signum(Optimizer):
         return zeros_like(weight) if self.momentum != 0.0 else None
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd, _ = self._begin_update(index, weight, grad)
         xp = weight.context.xp
         if state is not None:
             rules.signum(xp, weight._data, grad._data, state._data, lr, wd, self.rescale_grad,
@@ -235,10 +229,7 @@ class DCASGD(Optimizer):
         return (zeros_like(weight), prev)
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd, _ = self._begin_update(index, weight, grad)
         xp = weight.context.xp
         w = weight._data
         g = xp.multiply(grad._data, self.rescale_grad)
@@ -275,10 +266,7 @@ class SGLD(Optimizer):
         return None
 
     def update(self, index, weight, grad, state):
-        check_weight_grad(weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd, _ = self._begin_update(index, weight, grad)
         xp = weight.context.xp
         w = weight._data
         g = xp.multiply(grad._data, self.rescale_grad)
