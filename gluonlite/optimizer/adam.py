@@ -7,7 +7,8 @@ import math
 import numpy
 
 from . import rules
-from .optimizer import Optimizer, register, check_real, zeros_like, aggregation_size
+from .optimizer import (Optimizer, ImplUpdates, register, check_real, zeros_like,
+                        aggregation_size)
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "LAMB"]
 
@@ -219,7 +220,7 @@ class Nadam(Optimizer):
 
 
 @register
-class LAMB(Optimizer):
+class LAMB(ImplUpdates, Optimizer):
     """LAMB: Adam directions scaled per layer by the trust ratio ``||w|| / ||g||``
     (MXNet's ``lamb_update_phase1``/``phase2`` and ``multi_lamb_update``)::
 
@@ -282,11 +283,3 @@ class LAMB(Optimizer):
         else:
             self._update_one(index, weight, grad, state, multi_precision)
 
-    def update(self, index, weight, grad, state):
-        """Update one weight (or lists of indices/weights/grads/states)."""
-        self._update_impl(index, weight, grad, state, multi_precision=False)
-
-    def update_multi_precision(self, index, weight, grad, state):
-        first = weight[0] if isinstance(index, (tuple, list)) else weight
-        use_mp = self.multi_precision and first.dtype == numpy.float16
-        self._update_impl(index, weight, grad, state, multi_precision=use_mp)

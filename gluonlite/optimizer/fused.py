@@ -32,8 +32,8 @@ def _build():
 
     # The kernels run on one thread: split over Numba's threads they ran 2x faster alone but
     # fought OpenBLAS's spinning threads for the cores in a training step (8 ms instead of
-    # 1 ms per MLP step on 2 cores). The branches are outside the loops, and division follows IEEE (error_model="numpy",
-    # no zero check), so that LLVM vectorises each loop.
+    # 1 ms per MLP step on 2 cores). The branches are outside the loops, and division
+    # follows IEEE (error_model="numpy", no zero check), so that LLVM vectorises each loop.
     @numba.njit(cache=True, error_model="numpy")
     def sgd_kernel(w, g, mom, lr, lr_rescale, lr_wd, rescale, clip, momentum, use_mom, tiny):
         wf = w.reshape(-1)

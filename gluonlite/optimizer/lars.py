@@ -9,9 +9,9 @@ import warnings
 import numpy
 
 from . import rules
-from .optimizer import (Optimizer, register, check_real, check_weight_grad, zeros_like,
-                        aggregation_size)
-from .sgd import _as_lists, _master_state
+from .optimizer import (Optimizer, ImplUpdates, register, check_real, check_weight_grad,
+                        zeros_like, aggregation_size)
+from .sgd import _begin_updates, _master_state, _sgd_steps
 
 __all__ = ["LARS", "LBSGD"]
 
@@ -21,7 +21,7 @@ def _skips_lars(name):
 
 
 @register
-class LARS(Optimizer):
+class LARS(ImplUpdates, Optimizer):
     """SGD with momentum whose learning rate is scaled per layer
     (https://arxiv.org/abs/1708.03888)::
 
@@ -119,40 +119,15 @@ class LARS(Optimizer):
         return lars * lr
 
     def _update_impl(self, indices, weights, grads, states, multi_precision=False):
-        indices, weights, grads, states = _as_lists(indices, weights, grads, states)
-        for w, g in zip(weights, grads):
-            check_weight_grad(w, g)
-        self._update_count(indices)
-        lrs = self._get_lrs(indices)
-        wds = self._get_wds(indices)
+        indices, weights, grads, states, lrs, wds = _begin_updates(self, indices, weights,
+                                                                   grads, states)
         momentum = 0.0
         if self.momentum > 0:
             momentum = (self.momentum * (self.cur_lr / self.last_lr)) \
                 if (self.momentum_correction and self.last_lr != 0) else self.momentum
-        clip = self._clip()
         lrs = [self._get_lars(i, w, g, lr, wd)
                for i, w, g, lr, wd in zip(indices, weights, grads, lrs, wds)]
-        for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
-            xp = weight.context.xp
-            if multi_precision:
-                mom, w32 = state
-                rules.sgd(xp, w32._data, grad._data.astype(numpy.float32),
-                          None if mom is None else mom._data, lr, wd, self.rescale_grad,
-                          clip, momentum)
-                weight._data[...] = w32._data
-            else:
-                rules.sgd(xp, weight._data, grad._data,
-                          None if state is None else state._data, lr, wd,
-                          self.rescale_grad, clip, momentum)
-
-    def update(self, index, weight, grad, state):
-        """Update one weight (or lists of indices/weights/grads/states)."""
-        self._update_impl(index, weight, grad, state, multi_precision=False)
-
-    def update_multi_precision(self, index, weight, grad, state):
-        first = weight[0] if isinstance(index, (tuple, list)) else weight
-        use_mp = self.multi_precision and first.dtype == numpy.float16
-        self._update_impl(index, weight, grad, state, multi_precision=use_mp)
+        _sgd_steps(self, weights, grads, states, lrs, wds, momentum, multi_precision)
 
 
 @register

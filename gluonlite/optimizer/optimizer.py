@@ -372,6 +372,23 @@ def aggregation_size(default):
                          f"{raw!r}") from None
 
 
+class ImplUpdates:
+    """``update`` / ``update_multi_precision`` of an optimizer whose
+    ``_update_impl(index, weight, grad, state, multi_precision)`` takes one weight or lists
+    of them and handles the float32 master copy itself (SGD, LARS, LAMB)."""
+
+    def update(self, index, weight, grad, state):
+        """Update one weight (or lists of indices/weights/grads/states)."""
+        self._update_impl(index, weight, grad, state, multi_precision=False)
+
+    def update_multi_precision(self, index, weight, grad, state):
+        """:meth:`update`, through float32 master copies for float16 weights under
+        ``multi_precision``."""
+        first = weight[0] if isinstance(index, (tuple, list)) else weight
+        use_mp = self.multi_precision and first.dtype == numpy.float16
+        self._update_impl(index, weight, grad, state, multi_precision=use_mp)
+
+
 class Updater:
     """Applies an optimizer to weights by index, keeping each weight's state.
 

@@ -9,8 +9,8 @@ import numpy
 
 from .. import ndarray as nd
 from . import rules
-from .optimizer import (Optimizer, register, check_real, check_weight_grad, zeros_like,
-                        aggregation_size)
+from .optimizer import (Optimizer, ImplUpdates, register, check_real, check_weight_grad,
+                        zeros_like, aggregation_size)
 
 __all__ = ["SGD", "ccSGD", "NAG", "Signum", "DCASGD", "SGLD", "Test"]
 
@@ -19,6 +19,33 @@ def _as_lists(indices, weights, grads, states):
     if isinstance(indices, (tuple, list)):
         return list(indices), list(weights), list(grads), list(states)
     return [indices], [weights], [grads], [states]
+
+
+def _begin_updates(opt, indices, weights, grads, states):
+    """The start of a (possibly aggregated) SGD-family update: the arguments as lists,
+    checked, one update counted per index, then their learning rates and weight decays."""
+    indices, weights, grads, states = _as_lists(indices, weights, grads, states)
+    for w, g in zip(weights, grads):
+        check_weight_grad(w, g)
+    opt._update_count(indices)
+    return indices, weights, grads, states, opt._get_lrs(indices), opt._get_wds(indices)
+
+
+def _sgd_steps(opt, weights, grads, states, lrs, wds, momentum, multi_precision):
+    """MXNet's (multi-)SGD-with-momentum step of each weight with its own ``lr`` and ``wd``;
+    under ``multi_precision`` the state is ``(momentum, float32 master copy)``."""
+    clip = opt._clip()
+    for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
+        xp = weight.context.xp
+        if multi_precision:
+            mom, w32 = state
+            rules.sgd(xp, w32._data, grad._data.astype(numpy.float32),
+                      None if mom is None else mom._data, lr, wd, opt.rescale_grad, clip,
+                      momentum)
+            weight._data[...] = w32._data
+        else:
+            rules.sgd(xp, weight._data, grad._data, None if state is None else state._data,
+                      lr, wd, opt.rescale_grad, clip, momentum)
 
 
 def _master_state(opt, index, weight, label):
@@ -34,7 +61,7 @@ def _master_state(opt, index, weight, label):
 
 
 @register
-class SGD(Optimizer):
+class SGD(ImplUpdates, Optimizer):
     """Stochastic gradient descent with momentum and weight decay (MXNet's fused
     ``multi_sgd_mom_update``)::
 
@@ -74,35 +101,10 @@ class SGD(Optimizer):
         return zeros_like(weight) if self.momentum != 0.0 else None
 
     def _update_impl(self, indices, weights, grads, states, multi_precision=False):
-        indices, weights, grads, states = _as_lists(indices, weights, grads, states)
-        for w, g in zip(weights, grads):
-            check_weight_grad(w, g)
-        self._update_count(indices)
-        lrs = self._get_lrs(indices)
-        wds = self._get_wds(indices)
+        indices, weights, grads, states, lrs, wds = _begin_updates(self, indices, weights,
+                                                                   grads, states)
         momentum = self.momentum if self.momentum > 0 else 0.0
-        clip = self._clip()
-        for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
-            xp = weight.context.xp
-            if multi_precision:
-                mom, w32 = state
-                rules.sgd(xp, w32._data, grad._data.astype(numpy.float32),
-                          None if mom is None else mom._data, lr, wd, self.rescale_grad,
-                          clip, momentum)
-                weight._data[...] = w32._data
-            else:
-                rules.sgd(xp, weight._data, grad._data,
-                          None if state is None else state._data, lr, wd,
-                          self.rescale_grad, clip, momentum)
-
-    def update(self, index, weight, grad, state):
-        """Update one weight (or lists of indices/weights/grads/states)."""
-        self._update_impl(index, weight, grad, state, multi_precision=False)
-
-    def update_multi_precision(self, index, weight, grad, state):
-        first = weight[0] if isinstance(index, (tuple, list)) else weight
-        use_mp = self.multi_precision and first.dtype == numpy.float16
-        self._update_impl(index, weight, grad, state, multi_precision=use_mp)
+        _sgd_steps(self, weights, grads, states, lrs, wds, momentum, multi_precision)
 
 
 @register
