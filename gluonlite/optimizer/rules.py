@@ -158,6 +158,26 @@ def signum(xp, w, g, mom, lr, wd, rescale, clip, momentum, wd_lh):
     w += s
 
 
+def _moments(xp, t, mean, var, beta1, beta2):
+    """Adam's moment updates in place, ``mean = beta1 * mean + (1 - beta1) * t`` and
+    ``var = beta2 * var + (1 - beta2) * t * t``; ``t`` (a scratch array) is overwritten."""
+    mean *= beta1
+    mean += (1.0 - beta1) * t
+    var *= beta2
+    t *= t
+    t *= 1.0 - beta2
+    var += t
+
+
+def _adam_step(xp, mean, var, lr, epsilon):
+    """A new array ``lr * mean / (sqrt(var) + epsilon)``."""
+    d = xp.sqrt(var)
+    d += epsilon
+    xp.divide(mean, d, out=d)
+    d *= lr
+    return d
+
+
 def adam(xp, w, g, mean, var, lr, wd, rescale, clip, beta1, beta2, epsilon):
     """``adam_update`` (the bias correction is folded into ``lr`` by the optimizer)::
 
@@ -175,17 +195,8 @@ def adam(xp, w, g, mean, var, lr, wd, rescale, clip, beta1, beta2, epsilon):
         t += wd * w
     if _clips(clip):
         xp.clip(t, -clip, clip, out=t)
-    mean *= beta1
-    mean += (1.0 - beta1) * t
-    var *= beta2
-    t *= t
-    t *= 1.0 - beta2
-    var += t
-    d = xp.sqrt(var)
-    d += epsilon
-    xp.divide(mean, d, out=d)
-    d *= lr
-    w -= d
+    _moments(xp, t, mean, var, beta1, beta2)
+    w -= _adam_step(xp, mean, var, lr, epsilon)
 
 
 def adamw(xp, w, g, mean, var, lr, eta, wd, rescale, clip, beta1, beta2, epsilon):
@@ -203,16 +214,8 @@ def adamw(xp, w, g, mean, var, lr, eta, wd, rescale, clip, beta1, beta2, epsilon
     if not math.isfinite(rescale) or rescale == 0:
         return
     t = scaled_grad(xp, g, rescale, clip)
-    mean *= beta1
-    mean += (1.0 - beta1) * t
-    var *= beta2
-    t *= t
-    t *= 1.0 - beta2
-    var += t
-    d = xp.sqrt(var)
-    d += epsilon
-    xp.divide(mean, d, out=d)
-    d *= lr
+    _moments(xp, t, mean, var, beta1, beta2)
+    d = _adam_step(xp, mean, var, lr, epsilon)
     if wd:
         d += wd * w
     d *= eta
@@ -355,12 +358,7 @@ def lamb_phase1(xp, w, g, mean, var, wd, rescale, clip, beta1, beta2, epsilon, t
     """
     wd, rescale, clip, beta1, beta2, epsilon = f32(wd, rescale, clip, beta1, beta2, epsilon)
     s = scaled_grad(xp, g, rescale, clip)
-    mean *= beta1
-    mean += (1.0 - beta1) * s
-    var *= beta2
-    s *= s
-    s *= 1.0 - beta2
-    var += s
+    _moments(xp, s, mean, var, beta1, beta2)
     if bias_correction:
         m = mean / (1.0 - beta1 ** t)
         xp.divide(var, 1.0 - beta2 ** t, out=s)
