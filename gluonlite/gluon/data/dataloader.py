@@ -121,22 +121,22 @@ def _same_process_iter(loader):
         yield ret
 
 
-class _MultiWorkerIter:
-    """One iteration over worker processes: keeps ``prefetch`` batches in flight."""
+class _PrefetchIter:
+    """One iteration that keeps ``prefetch`` batches in flight: subclasses submit the
+    batch of the next sampler entry (``_submit``) and fetch a submitted one (``_fetch``);
+    any error closes the iteration before it propagates."""
 
     def __init__(self, loader):
-        self._batchify_fn = loader._batchify_fn
         self._iter = iter(loader._batch_sampler)
         self._timeout = loader._timeout
         self._pin = cpu_pinned(loader._pin_device_id) if loader._pin_memory else None
         self._sent = 0
         self._rcvd = 0
         self._done = False
-        self._pool = WorkerPool(loader._num_workers, loader._dataset, loader._batchify_fn,
-                                _base_seed())
-        self._finalizer = weakref.finalize(self, self._pool.shutdown)
+
+    def _prefetch(self, n):
         try:
-            for _ in range(loader._prefetch):
+            for _ in range(n):
                 self._push_next()
         except BaseException:
             self.close()
@@ -149,7 +149,7 @@ class _MultiWorkerIter:
         r = next(self._iter, None)
         if r is None:
             return
-        self._pool.submit(self._sent, list(r))
+        self._submit(self._sent, list(r))
         self._sent += 1
 
     def __next__(self):
@@ -160,7 +160,7 @@ class _MultiWorkerIter:
             if self._rcvd == self._sent:
                 self.close()
                 raise StopIteration
-            batch = self._pool.get(self._rcvd, self._timeout)
+            batch = self._fetch(self._rcvd)
         except StopIteration:
             raise
         except BaseException:
@@ -172,6 +172,23 @@ class _MultiWorkerIter:
         return batch
 
     next = __next__
+
+
+class _MultiWorkerIter(_PrefetchIter):
+    """One iteration over worker processes (batches come back through shared memory)."""
+
+    def __init__(self, loader):
+        super().__init__(loader)
+        self._pool = WorkerPool(loader._num_workers, loader._dataset, loader._batchify_fn,
+                                _base_seed())
+        self._finalizer = weakref.finalize(self, self._pool.shutdown)
+        self._prefetch(loader._prefetch)
+
+    def _submit(self, idx, samples):
+        self._pool.submit(idx, samples)
+
+    def _fetch(self, idx):
+        return self._pool.get(idx, self._timeout)
 
     @property
     def worker_pids(self):
@@ -188,64 +205,32 @@ def _thread_worker_fn(samples, batchify_fn, dataset):
     return batchify_fn([dataset[i] for i in samples])
 
 
-class _ThreadIter:
+class _ThreadIter(_PrefetchIter):
     """One iteration over the loader's thread pool."""
 
     def __init__(self, loader, executor):
+        super().__init__(loader)
         self._executor = executor
         self._dataset = loader._dataset
         self._batchify_fn = loader._batchify_fn
-        self._iter = iter(loader._batch_sampler)
-        self._timeout = loader._timeout
-        self._pin = cpu_pinned(loader._pin_device_id) if loader._pin_memory else None
         self._futures = {}
-        self._sent = 0
-        self._rcvd = 0
-        self._done = False
-        for _ in range(loader._prefetch):
-            self._push_next()
+        self._prefetch(loader._prefetch)
 
-    def __iter__(self):
-        return self
+    def _submit(self, idx, samples):
+        self._futures[idx] = self._executor.submit(
+            _thread_worker_fn, samples, self._batchify_fn, self._dataset)
 
-    def _push_next(self):
-        r = next(self._iter, None)
-        if r is None:
-            return
-        self._futures[self._sent] = self._executor.submit(
-            _thread_worker_fn, list(r), self._batchify_fn, self._dataset)
-        self._sent += 1
-
-    def __next__(self):
-        if self._done:
-            raise StopIteration
+    def _fetch(self, idx):
+        fut = self._futures.pop(idx)
         try:
-            self._push_next()
-            if self._rcvd == self._sent:
-                self.close()
-                raise StopIteration
-            fut = self._futures.pop(self._rcvd)
-            try:
-                batch = fut.result(self._timeout)
-            except StopIteration as e:  # must not pass for the end of the data
-                raise RuntimeError(f"DataLoader worker thread raised StopIteration: {e}") \
-                    from e
-            except concurrent.futures.TimeoutError:
-                raise DataLoaderTimeoutError(
-                    f"DataLoader worker thread timed out after {self._timeout} seconds "
-                    f"waiting for batch {self._rcvd}. This might be caused by a slow dataset "
-                    "or transform: increase `timeout`.") from None
-        except StopIteration:
-            raise
-        except BaseException:
-            self.close()
-            raise
-        self._rcvd += 1
-        if self._pin is not None:
-            batch = _as_in_context(batch, self._pin)
-        return batch
-
-    next = __next__
+            return fut.result(self._timeout)
+        except StopIteration as e:  # must not pass for the end of the data
+            raise RuntimeError(f"DataLoader worker thread raised StopIteration: {e}") from e
+        except concurrent.futures.TimeoutError:
+            raise DataLoaderTimeoutError(
+                f"DataLoader worker thread timed out after {self._timeout} seconds waiting "
+                f"for batch {idx}. This might be caused by a slow dataset or transform: "
+                "increase `timeout`.") from None
 
     def close(self):
         """Cancel the batches not started yet (running ones finish and are dropped)."""
