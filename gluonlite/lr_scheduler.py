@@ -209,6 +209,23 @@ class MultiFactorScheduler(LRScheduler):
         return self.base_lr
 
 
+def _max_update(max_update):
+    """``max_update`` of the Poly and Cosine schedules, checked (an int >= 1)."""
+    max_update = _int("max_update", max_update)
+    if max_update < 1:
+        raise ValueError(f"maximum number of updates must be strictly positive "
+                         f"(max_update={max_update})")
+    return max_update
+
+
+def _decay_steps(max_update, warmup_steps):
+    """The length of the decay after the warmup (never 0: the decay divides by it)."""
+    if max_update == warmup_steps:
+        raise ValueError(f"max_update ({max_update}) must differ from warmup_steps "
+                         f"({warmup_steps}): the decay would divide by zero")
+    return max_update - warmup_steps
+
+
 class PolyScheduler(LRScheduler):
     """Polynomial decay after warmup:
     ``final_lr + (base_lr - final_lr) * (1 - (num_update - warmup_steps) / (max_update -
@@ -234,20 +251,14 @@ class PolyScheduler(LRScheduler):
     def __init__(self, max_update, base_lr=0.01, pwr=2, final_lr=0, warmup_steps=0,
                  warmup_begin_lr=0, warmup_mode="linear"):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        max_update = _int("max_update", max_update)
-        if max_update < 1:
-            raise ValueError(f"maximum number of updates must be strictly positive "
-                             f"(max_update={max_update})")
+        max_update = _max_update(max_update)
         _real("pwr", pwr)
         _real("final_lr", final_lr)
         self.power = pwr
         self.base_lr_orig = self.base_lr
         self.max_update = max_update
         self.final_lr = final_lr
-        self.max_steps = self.max_update - self.warmup_steps
-        if self.max_steps == 0:
-            raise ValueError(f"max_update ({max_update}) must differ from warmup_steps "
-                             f"({warmup_steps}): the decay would divide by zero")
+        self.max_steps = _decay_steps(max_update, self.warmup_steps)
 
     def __call__(self, num_update):
         _check_num_update(num_update)
@@ -281,18 +292,12 @@ class CosineScheduler(LRScheduler):
     def __init__(self, max_update, base_lr=0.01, final_lr=0, warmup_steps=0,
                  warmup_begin_lr=0, warmup_mode="linear"):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        max_update = _int("max_update", max_update)
-        if max_update < 1:
-            raise ValueError(f"maximum number of updates must be strictly positive "
-                             f"(max_update={max_update})")
+        max_update = _max_update(max_update)
         _real("final_lr", final_lr)
         self.base_lr_orig = base_lr
         self.max_update = max_update
         self.final_lr = final_lr
-        self.max_steps = self.max_update - self.warmup_steps
-        if self.max_steps == 0:
-            raise ValueError(f"max_update ({max_update}) must differ from warmup_steps "
-                             f"({warmup_steps}): the decay would divide by zero")
+        self.max_steps = _decay_steps(max_update, self.warmup_steps)
 
     def __call__(self, num_update):
         _check_num_update(num_update)
