@@ -276,6 +276,11 @@ class Optimizer:
     def _get_lrs(self, indices):
         """The learning rates of ``indices`` (global rate times each one's multiplier)."""
         lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+        return self._with_lr_mults(lr, indices)
+
+    def _with_lr_mults(self, lr, indices):
+        """``lr`` times each index's learning-rate multiplier (from the Parameter, the
+        ``lr_mult`` dict by index, then by name)."""
         lrs = [lr for _ in indices]
         for i, index in enumerate(indices):
             if index in self.param_dict:
