@@ -5,9 +5,7 @@ whose MXNet name starts with an underscore live in ``nd._internal``.
 """
 from __future__ import annotations
 
-import types as _types
-
-from ..ops import REGISTRY as _REGISTRY
+from ..ops import REGISTRY as _REGISTRY, generated_modules as _generated_modules
 from .ndarray import NDArray, invoke, array, empty  # noqa: F401
 from .register import make_function as _make_function
 from .creation import (zeros, ones, full, arange, linspace, eye, concatenate,  # noqa: F401
@@ -19,30 +17,11 @@ from .arith import (add, subtract, multiply, divide, true_divide, modulo, power,
 from . import random  # noqa: F401,E402
 from .serialization import *  # noqa: F401,F403,E402
 
-_internal = _types.ModuleType("gluonlite.ndarray._internal",
-                              "Operators whose MXNet names start with an underscore.")
-op = _types.ModuleType("gluonlite.ndarray.op", "Every registered operator as a function.")
-image = _types.ModuleType("gluonlite.ndarray.image",
-                          "Image tensor operators (MXNet's ``mx.nd.image``: ``to_tensor``, "
-                          "``normalize``), from the registry's ``_image_*`` operators.")
-
 _HELPERS = set(globals())
-
-
-def _install():
-    g = globals()
-    for name, o in _REGISTRY.items():
-        fn = _make_function(o)
-        setattr(op, name, fn)
-        if name.startswith("_image_"):
-            setattr(image, name[len("_image_"):], fn)
-        if name.startswith("_"):
-            setattr(_internal, name, fn)
-        elif name not in _HELPERS:
-            g[name] = fn
-
-
-_install()
+_public, op, _internal, image = _generated_modules("gluonlite.ndarray",
+                                                   lambda name, o: _make_function(o))
+globals().update({k: v for k, v in _public.items() if k not in _HELPERS})
+del _public
 
 # NDArray methods that call the operator of the same name with the array as first input
 _METHODS = {

@@ -35,7 +35,8 @@ from typing import Callable, Iterable, Optional, Sequence
 from ..base import MXNetError
 from . import attrs as _attrs
 
-__all__ = ["Op", "register", "get_op", "find_op", "all_ops", "REGISTRY", "ZERO_GRAD",
+__all__ = ["Op", "register", "get_op", "find_op", "all_ops", "generated_modules", "REGISTRY",
+           "ZERO_GRAD",
            "shape_same", "shape_broadcast", "forward_shape", "dtype_same", "dtype_fixed",
            "dtype_from_attr"]
 
@@ -290,6 +291,32 @@ def all_ops() -> list:
             seen.add(id(op))
             out.append(op)
     return out
+
+
+def generated_modules(package: str, make: Callable):
+    """The function modules MXNet generates for ``mx.nd`` / ``mx.sym`` from the registry:
+    ``make(name, op)`` builds each function, which goes into ``op`` (every name),
+    ``_internal`` (names starting with ``_``) and ``image`` (``_image_x`` as ``x``); the
+    others are returned in a dict, for the package itself. Returns ``(public, op,
+    _internal, image)``."""
+    import types
+    op = types.ModuleType(f"{package}.op", "Every registered operator as a function.")
+    internal = types.ModuleType(f"{package}._internal",
+                                "Operators whose MXNet names start with an underscore.")
+    image = types.ModuleType(f"{package}.image",
+                             "Image tensor operators (``to_tensor``, ``normalize``), from the "
+                             "registry's ``_image_*`` operators.")
+    public = {}
+    for name, o in REGISTRY.items():
+        fn = make(name, o)
+        setattr(op, name, fn)
+        if name.startswith("_image_"):
+            setattr(image, name[len("_image_"):], fn)
+        if name.startswith("_"):
+            setattr(internal, name, fn)
+        else:
+            public[name] = fn
+    return public, op, internal, image
 
 
 # --------------------------------------------------------------------------------------

@@ -2,18 +2,9 @@
 Symbol constructor, plus ``var``, ``Group``, ``load`` and ``load_json``."""
 from __future__ import annotations
 
-import types as _types
-
-from ..ops import REGISTRY as _REGISTRY
+from ..ops import REGISTRY as _REGISTRY, generated_modules as _generated_modules
 from .symbol import Symbol, var, Variable, Group, load, load_json  # noqa: F401
 from .register import make_function as _make_function, create as _create
-
-_internal = _types.ModuleType("gluonlite.symbol._internal",
-                              "Operators whose MXNet names start with an underscore.")
-op = _types.ModuleType("gluonlite.symbol.op", "Every registered operator as a function.")
-image = _types.ModuleType("gluonlite.symbol.image",
-                          "Image tensor operators (MXNet's ``mx.sym.image``: ``to_tensor``, "
-                          "``normalize``), from the registry's ``_image_*`` operators.")
 
 
 def zeros(shape, dtype=None, **kwargs):
@@ -58,22 +49,10 @@ hypot = _scalar_aware("_Hypot", "_HypotScalar", "_HypotScalar",
                       lambda a, b: (a * a + b * b) ** 0.5)
 
 _HELPERS = set(globals())
-
-
-def _install():
-    g = globals()
-    for name in _REGISTRY:
-        fn = _make_function(name)
-        setattr(op, name, fn)
-        if name.startswith("_image_"):
-            setattr(image, name[len("_image_"):], fn)
-        if name.startswith("_"):
-            setattr(_internal, name, fn)
-        elif name not in _HELPERS:
-            g[name] = fn
-
-
-_install()
+_public, op, _internal, image = _generated_modules("gluonlite.symbol",
+                                                   lambda name, o: _make_function(name))
+globals().update({k: v for k, v in _public.items() if k not in _HELPERS})
+del _public
 
 
 def _install_methods():
