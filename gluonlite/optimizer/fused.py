@@ -114,12 +114,8 @@ def _usable(*arrays):
     return dt.type
 
 
+# the smallest normal number of each float type, in that type (the flush threshold)
 _TINY = {t.type: t.type(np.finfo(t).tiny) for t in _FLOATS}
-
-
-def _tiny(scalar_type):
-    """The smallest normal number of the arrays' float type, in that type."""
-    return _TINY[scalar_type]
 
 
 def sgd(w, g, mom, lr, wd, rescale, clip, momentum):
@@ -132,7 +128,7 @@ def sgd(w, g, mom, lr, wd, rescale, clip, momentum):
     if k is None:
         return False
     k(w, g, w if mom is None else mom, s(lr), s(lr * rescale), s(lr * wd), s(rescale),
-      s(-1.0 if clip is None or clip < 0 else clip), s(momentum), mom is not None, _tiny(s))
+      s(-1.0 if clip is None or clip < 0 else clip), s(momentum), mom is not None, _TINY[s])
     return True
 
 
@@ -146,5 +142,5 @@ def adam(w, g, mean, var, lr, wd, rescale, clip, beta1, beta2, epsilon):
         return False
     k(w, g, mean, var, s(lr), s(wd), s(rescale),
       s(-1.0 if clip is None or clip < 0 else clip), s(beta1), s(1.0 - beta1), s(beta2),
-      s(1.0 - beta2), s(epsilon), _tiny(s))
+      s(1.0 - beta2), s(epsilon), _TINY[s])
     return True
