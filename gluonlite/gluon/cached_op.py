@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import random as _random
 from ..autograd import Node, _st
 from ..base import MXNetError
 from ..ndarray import NDArray
@@ -74,7 +75,6 @@ class _CachedGrad:
 def _rng_state(ctx):
     """A snapshot of ``ctx``'s generator (taken before a compiled forward that draws random
     numbers, so a replay draws the same ones); None where the generator cannot be copied."""
-    from .. import random as _random
     g = _random.generator(ctx)
     get = getattr(g, "get_state", None)
     return (g, get()) if get is not None else None
