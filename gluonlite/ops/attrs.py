@@ -38,6 +38,19 @@ def _is_intlike(v):
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
+class _OrNone:
+    """Mixin of the ``... or None`` types: None (or the string ``'None'``) is a value of its
+    own, meaning the operator's default behaviour; anything else is the base type's."""
+
+    def parse(self, v):
+        if _is_none(v):
+            return None
+        return super().parse(v)
+
+    def dump(self, v):
+        return "None" if v is None else super().dump(v)
+
+
 class _Int(AttrType):
     kind = "int"
 
@@ -113,19 +126,11 @@ class _Str(AttrType):
         raise ValueError(f"expected a string, got {v!r}")
 
 
-class _OptBool(_Bool):
+class _OptBool(_OrNone, _Bool):
     """A boolean that may also be None (MXNet's ``boolean or None``), None meaning "the
     operator's default behaviour"."""
 
     kind = "boolean or None"
-
-    def parse(self, v):
-        if _is_none(v):
-            return None
-        return super().parse(v)
-
-    def dump(self, v):
-        return "None" if v is None else super().dump(v)
 
 
 class Enum(AttrType):
@@ -141,13 +146,8 @@ class Enum(AttrType):
         raise ValueError(f"expected one of {', '.join(repr(c) for c in self.choices)}, got {v!r}")
 
 
-class OptEnum(Enum):
+class OptEnum(_OrNone, Enum):
     """An :class:`Enum` that also accepts None."""
-
-    def parse(self, v):
-        if _is_none(v):
-            return None
-        return super().parse(v)
 
 
 def _parse_tuple(v, elem, what):
@@ -191,16 +191,8 @@ class _Shape(AttrType):
         return str(tuple(v))
 
 
-class _OptShape(_Shape):
+class _OptShape(_OrNone, _Shape):
     kind = "Shape or None"
-
-    def parse(self, v):
-        if _is_none(v):
-            return None
-        return super().parse(v)
-
-    def dump(self, v):
-        return "None" if v is None else str(tuple(v))
 
 
 class _IntOrShape(_Shape):
@@ -230,25 +222,12 @@ class _FloatShape(AttrType):
         return str(tuple(v))
 
 
-class _OptInt(_Int):
+class _OptInt(_OrNone, _Int):
     kind = "int or None"
 
-    def parse(self, v):
-        if _is_none(v):
-            return None
-        return super().parse(v)
 
-
-class _OptFloat(_Float):
+class _OptFloat(_OrNone, _Float):
     kind = "float or None"
-
-    def parse(self, v):
-        if _is_none(v):
-            return None
-        return super().parse(v)
-
-    def dump(self, v):
-        return "None" if v is None else super().dump(v)
 
 
 class _DType(AttrType):
@@ -262,13 +241,8 @@ class _DType(AttrType):
             raise ValueError(str(e).split(": ", 1)[-1]) from None
 
 
-class _OptDType(_DType):
+class _OptDType(_OrNone, _DType):
     kind = "dtype or None"
-
-    def parse(self, v):
-        if _is_none(v):
-            return None
-        return super().parse(v)
 
 
 class AnyAttr(AttrType):
