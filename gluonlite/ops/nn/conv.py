@@ -165,14 +165,21 @@ def _check_shape(op, what, got, want, meaning):
                          f"({meaning})")
 
 
-def _conv_shapes(op, a, dshape, wshape=None, bshape=None):
-    """(geometry, weight shape, bias shape, output shape) of Convolution for a data shape;
-    checks given weight/bias shapes."""
+def _grouped_input(op, a, dshape):
+    """The geometry of ``a`` and the data shape split into (batch, channels, spatial),
+    checking that the channels divide into ``num_group`` groups."""
     g = _geometry(op, a)
     n, c, spatial = _split(op, g, dshape)
     if c % g.groups:
         raise MXNetError(f"{op}: the {c} input channels of data {tuple(dshape)} are not divisible "
                          f"by num_group={g.groups}")
+    return g, n, c, spatial
+
+
+def _conv_shapes(op, a, dshape, wshape=None, bshape=None):
+    """(geometry, weight shape, bias shape, output shape) of Convolution for a data shape;
+    checks given weight/bias shapes."""
+    g, n, c, spatial = _grouped_input(op, a, dshape)
     f = a["num_filter"]
     want_w = _kernel_shape(g, f, c // g.groups)
     _check_shape(op, "weight", wshape, want_w,
@@ -218,11 +225,7 @@ def deconv_pad_adj(op, g, a, in_spatial):
 
 def _deconv_shapes(op, a, dshape, wshape=None, bshape=None):
     """(geometry, pad, adj, weight shape, bias shape, output shape) of Deconvolution."""
-    g = _geometry(op, a)
-    n, c, spatial = _split(op, g, dshape)
-    if c % g.groups:
-        raise MXNetError(f"{op}: the {c} input channels of data {tuple(dshape)} are not divisible "
-                         f"by num_group={g.groups}")
+    g, n, c, spatial = _grouped_input(op, a, dshape)
     f = a["num_filter"]
     want_w = _kernel_shape(g, c, f // g.groups)
     _check_shape(op, "weight", wshape, want_w,
