@@ -38,7 +38,6 @@ import itertools
 from ...base import MXNetError
 from ..attrs import Bool, Enum, OptBool, OptEnum, OptInt, Shape
 from ..registry import register
-from .conv import _expand
 
 __all__ = ["pooling_output_size"]
 
@@ -77,6 +76,19 @@ class _Geom:
 
     __slots__ = ("nd", "kernel", "stride", "pad", "out", "spatial", "channel_last",
                  "pool_type", "p", "include_pad", "convention")
+
+
+def _expand(name, value, nd, default, minimum):
+    if value is None or len(value) == 0:
+        return (default,) * nd
+    value = tuple(value)
+    if len(value) != nd:
+        raise MXNetError(f"Pooling: {name} must have one entry per kernel dimension ({nd}), "
+                         f"got {name}={value}")
+    if any(v < minimum for v in value):
+        what = "positive" if minimum == 1 else "non-negative"
+        raise MXNetError(f"Pooling: every entry of {name} must be {what}, got {name}={value}")
+    return value
 
 
 def _geometry(a, shape, op="Pooling"):
@@ -120,8 +132,8 @@ def _geometry(a, shape, op="Pooling"):
                          f"has {nd} spatial dimensions")
     if any(k < 1 for k in kernel):
         raise MXNetError(f"{op}: every entry of kernel must be positive, got kernel={kernel}")
-    stride = _expand(op, "stride", a["stride"], nd, 1, 1)
-    pad = _expand(op, "pad", a["pad"], nd, 0, 0)
+    stride = _expand("stride", a["stride"], nd, 1, 1)
+    pad = _expand("pad", a["pad"], nd, 0, 0)
     conv = a["pooling_convention"]
     if conv == "same":
         if nd != 1:
