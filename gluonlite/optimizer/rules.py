@@ -61,6 +61,17 @@ def scaled_grad(xp, g, rescale, clip):
     return t
 
 
+def _decayed_grad(xp, g, w, rescale, wd, clip):
+    """A new array ``clip(rescale * g + wd * w)`` (the decay inside the clip, as Adam's and
+    RMSProp's kernels add it)."""
+    t = xp.multiply(g, rescale)
+    if wd:
+        t += wd * w
+    if _clips(clip):
+        xp.clip(t, -clip, clip, out=t)
+    return t
+
+
 def _lr_grad(xp, g, lr, rescale, clip):
     """A new array ``lr * clip(rescale * g)``; ``(lr * rescale) * g`` without clipping."""
     if _clips(clip):
@@ -190,11 +201,7 @@ def adam(xp, w, g, mean, var, lr, wd, rescale, clip, beta1, beta2, epsilon):
                                                     epsilon)
     if xp is np and fused.adam(w, g, mean, var, lr, wd, rescale, clip, beta1, beta2, epsilon):
         return
-    t = xp.multiply(g, rescale)
-    if wd:
-        t += wd * w
-    if _clips(clip):
-        xp.clip(t, -clip, clip, out=t)
+    t = _decayed_grad(xp, g, w, rescale, wd, clip)
     _moments(xp, t, mean, var, beta1, beta2)
     w -= _adam_step(xp, mean, var, lr, epsilon)
 
@@ -231,11 +238,7 @@ def rmsprop(xp, w, g, n, lr, wd, rescale, clip, gamma1, epsilon, clip_weights):
     """
     lr, wd, rescale, clip, gamma1, epsilon, clip_weights = f32(
         lr, wd, rescale, clip, gamma1, epsilon, clip_weights)
-    t = xp.multiply(g, rescale)
-    if wd:
-        t += wd * w
-    if _clips(clip):
-        xp.clip(t, -clip, clip, out=t)
+    t = _decayed_grad(xp, g, w, rescale, wd, clip)
     n *= gamma1
     n += (1.0 - gamma1) * (t * t)
     d = n + epsilon
@@ -259,11 +262,7 @@ def rmspropalex(xp, w, g, n, gbar, delta, lr, wd, rescale, clip, gamma1, gamma2,
     """
     lr, wd, rescale, clip, gamma1, gamma2, epsilon, clip_weights = f32(
         lr, wd, rescale, clip, gamma1, gamma2, epsilon, clip_weights)
-    t = xp.multiply(g, rescale)
-    if wd:
-        t += wd * w
-    if _clips(clip):
-        xp.clip(t, -clip, clip, out=t)
+    t = _decayed_grad(xp, g, w, rescale, wd, clip)
     n *= gamma1
     n += (1.0 - gamma1) * (t * t)
     gbar *= gamma1
