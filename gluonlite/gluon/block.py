@@ -495,10 +495,9 @@ class HybridBlock(Block):
 
     def __call__(self, *args):
         op = self._cached_op
-        if op is not None and op._simple and not self._forward_hooks and \
-                not self._forward_pre_hooks and len(args) == op._n_args and \
-                all(type(a) is NDArray for a in args):
-            return op(args)  # hybridized and traced: straight to the compiled graph
+        if op is not None and not self._forward_hooks and not self._forward_pre_hooks and \
+                op.accepts_flat(args):
+            return op.call_flat(args)  # hybridized and traced: straight to the compiled graph
         if self._active and type(self).forward is not HybridBlock.forward:
             # a plain forward (MXNet 2.x style), hybridized: run it through the cached graph
             for hook in self._forward_pre_hooks.values():

@@ -207,18 +207,26 @@ class CachedOp:
             p._finish_deferred_init()
 
     # --- calling ---------------------------------------------------------------------------
+    def accepts_flat(self, args) -> bool:
+        """Whether ``args`` are flat NDArrays in the traced format, so that
+        :meth:`call_flat` can run them without flattening or tracing."""
+        return self._simple and len(args) == self._n_args and \
+            all(type(a) is NDArray for a in args)
+
     def __call__(self, args):
-        if self._simple and len(args) == self._n_args and \
-                all(type(a) is NDArray for a in args):
-            data = args  # the common case: flat NDArray inputs in the traced format
-        else:
-            flat, fmt = flatten(list(args), "input")
-            if self.symbol is None or fmt != self.in_format:
-                self._trace(args)
-                self.programs.clear()
-            data = [a for a in flat if a is not None]
-            if not data:
-                raise ValueError(f"{type(self.block).__name__}: no NDArray input")
+        if self.accepts_flat(args):
+            return self.call_flat(args)  # the common case
+        flat, fmt = flatten(list(args), "input")
+        if self.symbol is None or fmt != self.in_format:
+            self._trace(args)
+            self.programs.clear()
+        data = [a for a in flat if a is not None]
+        if not data:
+            raise ValueError(f"{type(self.block).__name__}: no NDArray input")
+        return self.call_flat(data)
+
+    def call_flat(self, data):
+        """Run the compiled graph on the flat list of input NDArrays (traced already)."""
         ctx = data[0]._ctx
         for d in data:
             if d._ctx is not ctx:
