@@ -29,6 +29,13 @@ from . import lr_scheduler  # noqa: F401
 from . import recordio  # noqa: F401
 from . import image  # noqa: F401
 from . import image as img  # noqa: F401
+from . import kvstore  # noqa: F401
+from . import kvstore as kv  # noqa: F401
+from . import model  # noqa: F401
+from . import callback  # noqa: F401
+from . import module  # noqa: F401
+from . import module as mod  # noqa: F401
+from . import io  # noqa: F401
 from . import gluon  # noqa: F401
 
 from . import memory as _memory  # noqa: E402

@@ -321,6 +321,11 @@ class Parameter:
                 raise AssertionError(f"Parameter '{self.name}' has not been initialized")
             self._deferred_init = self._deferred_init[:3] + (data,)
             return
+        # with update_on_kvstore the store holds its own copy: have the trainer re-sync it
+        trainer = self._trainer() if self._trainer is not None else None
+        if trainer is not None and trainer._kv_initialized and trainer._update_on_kvstore:
+            if self not in trainer._params_to_init:
+                trainer._reset_kvstore()
         for arr in self._check_and_get(self._data, list):
             arr[:] = data.as_in_context(arr.context) if data.context != arr.context else data
 

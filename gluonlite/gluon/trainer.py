@@ -1,17 +1,18 @@
 """Gluon's ``Trainer``: applies an optimizer to a set of Parameters (MXNet 1.9.1 semantics).
 
-After ``loss.backward()``, ``trainer.step(batch_size)`` sums each parameter's gradients
-over its contexts (data parallelism), and updates every copy of the parameter with
-``rescale_grad = 1 / batch_size``. There is no separate key-value store process: the
-``kvstore`` strings MXNet uses on one machine ('device', 'local', ...) select the same
-in-process reduction, and ``update_on_kvstore`` is decided as MXNet decides it (with
-several contexts the update runs once on the summed gradient and the result is copied to
-every context; otherwise every context updates its own copy with its own optimizer
-state). Both give every context the same weights.
+After ``loss.backward()``, ``trainer.step(batch_size)`` reduces each parameter's gradients
+over its contexts through a KVStore (``mx.kv``) and updates the weights with
+``rescale_grad = 1 / batch_size``. ``kvstore`` is a type name ('device', 'local', ...), a
+KVStore object or None, and ``update_on_kvstore`` is decided as MXNet decides it: with it,
+the store sums the gradients, runs the optimizer once on its copy of the weight and every
+context pulls the result; without it, the store only sums the gradients and every context
+updates its own copy with its own optimizer state. Both give every context the same
+weights.
 
 One deliberate difference: the stale-gradient check covers every parameter before
 anything is updated, so a step that raises changes nothing (MXNet checks parameter by
-parameter, and with ``update_on_kvstore`` only after the update has run).
+parameter, and with ``update_on_kvstore`` only after the update has run); with
+``ignore_stale_grad=True`` a stale parameter is not pushed to the store either.
 """
 from __future__ import annotations
 
@@ -20,18 +21,13 @@ import os
 import warnings
 import weakref
 
-from .. import autograd
 from .. import optimizer as opt
+from .. import kvstore as kvs
 from ..autograd import VarNode
+from ..model import _create_kvstore
 from .parameter import ParameterDict, Parameter
 
 __all__ = ["Trainer"]
-
-_LOCAL_KVSTORES = ("device", "local", "local_update_cpu", "local_allreduce_cpu",
-                   "local_allreduce_device")
-_UNSUPPORTED_KVSTORES = ("dist", "nccl", "horovod", "byteps")
-# MXNet's 'local' kvstore stops updating on the store above this many elements
-_LOCAL_UPDATE_LIMIT = 1024 * 1024 * 16
 
 _STALE = ("Gradient of Parameter `{}` on context {} has not been updated by backward since "
           "last `step`. This could mean a bug in your model that made it only use a subset "
@@ -53,19 +49,12 @@ def _mark_stale(arr):
 
 
 def _check_kvstore(kvstore):
-    if kvstore is None:
+    """Fail early on a ``kvstore`` argument the first step could not use."""
+    if kvstore is None or isinstance(kvstore, kvs.KVStoreBase):
         return
     if not isinstance(kvstore, str):
-        raise TypeError(f"kvstore: expected one of {', '.join(map(repr, _LOCAL_KVSTORES))} "
-                        f"or None, got {type(kvstore).__name__}; gluonlite has no KVStore "
-                        "objects yet (reduction across contexts happens in process)")
-    if kvstore in _LOCAL_KVSTORES:
-        return
-    if kvstore.startswith(_UNSUPPORTED_KVSTORES):
-        raise NotImplementedError(f"kvstore: {kvstore!r} (distributed or NCCL training) is not "
-                                  "supported by gluonlite; use 'device', 'local' or None")
-    raise ValueError(f"kvstore: unknown kvstore type {kvstore!r}; expected one of "
-                     f"{', '.join(map(repr, _LOCAL_KVSTORES))} or None")
+        raise TypeError(f"kvstore must be KVStore, str or None, got {type(kvstore).__name__}")
+    kvs.base.check_type(kvstore)
 
 
 class Trainer:
@@ -81,17 +70,21 @@ class Trainer:
     optimizer_params : dict, optional
         Keyword arguments of the optimizer's constructor, e.g. ``{'learning_rate': 0.1}``
         (must be None when ``optimizer`` is an instance).
-    kvstore : str or None, default 'device'
-        How gradients of parameters living on several contexts are combined: 'device',
-        'local' (and MXNet's other single-machine names) sum them in process; None leaves
-        every context with its own gradient. Distributed stores are not supported.
+    kvstore : str, KVStore or None, default 'device'
+        How gradients of parameters living on several contexts are combined: a type name
+        ('device', 'local', MXNet's other single-machine names) creates a store when there
+        are several contexts; a KVStore object (``mx.kv.create(...)``) is used even with
+        one context; None leaves every context with its own gradient. Distributed types
+        raise NotImplementedError.
     compression_params : dict, optional
-        Gradient compression; gluonlite does not compress, so this is only accepted where
-        MXNet ignores it (a single context, or ``kvstore=None``).
+        Gradient compression set on the store, e.g. ``{'type': '2bit', 'threshold': 0.5}``
+        (supported by 'device' stores, as in MXNet); ignored, with a warning, when no store
+        is used.
     update_on_kvstore : bool, optional
-        With several contexts: True updates once on the summed gradient and copies the
-        result to every context; False lets every context update its copy. None: MXNet's
-        choice (True with several contexts unless ``MXNET_UPDATE_ON_KVSTORE=0``).
+        True: the store runs the optimizer on the summed gradient and every context pulls
+        the new weight; False: every context updates its copy. None: MXNet's choice (True
+        when a store is used, unless ``MXNET_UPDATE_ON_KVSTORE=0``, a 'local' store holds a
+        parameter above 16M elements, or the store cannot run optimizers).
 
     Attributes
     ----------
@@ -136,10 +129,10 @@ class Trainer:
         self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore}
         self._kv_initialized = False
         self._kvstore = None
-        self._kv_updater = None
         self._update_on_kvstore = None
         self._distributed = None
         self._params_to_init = []
+        self._resync = False
         self._reset_kvstore()
 
     # --- set-up ----------------------------------------------------------------------------
@@ -172,54 +165,62 @@ class Trainer:
         self._updaters = [opt.get_updater(self._optimizer) for _ in self._contexts]
 
     def _reset_kvstore(self):
+        """Forget the store (called again at the next step); ``Parameter.set_data`` calls
+        this when the store holds its own copy of the weights. A gluonlite KVStore that
+        runs the optimizer is kept, with its optimizer states, and the new values are
+        written into it at the next step (MXNet re-creates the store and loses them)."""
+        if (self._kv_initialized and self._update_on_kvstore
+                and isinstance(self._kvstore, kvs.KVStore)):
+            self._resync = True
+            self._params_to_init = list(self._params)
+            return
+        self._resync = False
         self._kv_initialized = False
         self._kvstore = None
-        self._kv_updater = None
         self._distributed = None
         self._update_on_kvstore = None
         self._params_to_init = list(self._params)
 
     def _init_kvstore(self):
-        """Decide, as MXNet does, whether gradients are reduced across contexts and where
-        the update runs."""
+        """Create or adopt the store and decide ``update_on_kvstore``, as MXNet does."""
         kvstore = self._kvstore_params["kvstore"]
         requested = self._kvstore_params["update_on_kvstore"]
-        if kvstore is None or len(self._contexts) <= 1:
+        # deferred parameters have no size yet; MXNet only gets here after a forward pass
+        arg_arrays = {p.name: p.data(self._contexts[0]) for p in self._params
+                      if not p._deferred_init}
+        kv, update_on_kvstore = _create_kvstore(kvstore, len(self._contexts), arg_arrays)
+        if kv is None and requested:
+            raise ValueError("update_on_kvstore=True needs a kvstore: parameters on "
+                             "several contexts and kvstore 'device' or 'local', or a "
+                             "KVStore object")
+        if requested is not None:
+            update_on_kvstore = requested
+        if kv is not None and update_on_kvstore and not kv.is_capable(
+                kvs.KVStoreBase.OPTIMIZER):
             if requested:
-                raise ValueError("update_on_kvstore=True needs a kvstore: parameters on "
-                                 "several contexts and kvstore 'device' or 'local'")
-            kv = None
-        else:
-            kv = kvstore
+                raise ValueError(f"Please set update_on_kvstore=False when training with "
+                                 f"{type(kv)}")
+            update_on_kvstore = False
+        if kv is not None:
             if self._compression_params:
-                raise NotImplementedError("compression_params: gradient compression is not "
-                                          "supported by gluonlite")
-        if kv is None:
+                kv.set_gradient_compression(self._compression_params)
+            if update_on_kvstore:
+                kv.set_optimizer(self._optimizer)
+            self._kvstore = kv
+            self._update_on_kvstore = update_on_kvstore
+        else:
             if self._compression_params:
                 warnings.warn("compression_params are ignored: gradients are not "
                               "communicated with a single context or kvstore=None (MXNet "
                               "ignores them too)", stacklevel=3)
             self._kvstore = None
             self._update_on_kvstore = None
-        else:
-            update_on_kvstore = bool(int(os.getenv("MXNET_UPDATE_ON_KVSTORE", "1")))
-            if kv == "local":
-                largest = max((p.data(self._contexts[0]).size for p in self._params
-                               if not p._deferred_init), default=0)
-                if largest > _LOCAL_UPDATE_LIMIT:
-                    update_on_kvstore = False
-            if requested is not None:
-                update_on_kvstore = requested
-            self._kvstore = kv
-            self._update_on_kvstore = update_on_kvstore
-            if update_on_kvstore:
-                self._kv_updater = opt.get_updater(self._optimizer)
         self._distributed = False
         self._kv_initialized = True
 
     def _init_params(self):
-        """Give every context the first context's value (MXNet's kvstore broadcast) for
-        the parameters that are initialised; deferred ones wait."""
+        """Broadcast the first context's value of every initialised parameter through the
+        store (key: the parameter's index), as MXNet does; deferred ones wait."""
         pending = []
         for param in self._params_to_init:
             if param._deferred_init:
@@ -227,10 +228,15 @@ class Trainer:
                 continue
             if self._kvstore:
                 arrays = param.list_data()
-                with autograd.pause():
-                    for arr in arrays[1:]:
-                        arr._data[...] = arrays[0].as_in_context(arr.context)._data
+                idx = self._param2idx[param.name]
+                if self._resync:
+                    self._kvstore._assign(idx, arrays[0])
+                    self._kvstore.pull(idx, out=arrays, priority=-idx)
+                else:
+                    self._kvstore.broadcast(idx, arrays[0], arrays)
         self._params_to_init = pending
+        if not pending:
+            self._resync = False
 
     def _prepare(self):
         if not self._kv_initialized:
@@ -291,8 +297,13 @@ class Trainer:
         self._check_batch_size(batch_size)
         self._check_and_rescale_grad(self._scale / batch_size)
         self._prepare()
-        self._allreduce_grads()
-        self._update(ignore_stale_grad)
+        if self._kvstore and self._update_on_kvstore:
+            if not ignore_stale_grad:
+                self._check_stale()  # before the store changes anything
+            self._push_update(ignore_stale_grad)
+        else:
+            self._allreduce_grads()
+            self._update(ignore_stale_grad)
 
     def allreduce_grads(self):
         """Sum each parameter's gradients over its contexts (every copy gets the sum).
@@ -309,27 +320,26 @@ class Trainer:
         self._allreduce_grads()
 
     def _allreduce_grads(self):
-        if not self._kvstore or self._update_on_kvstore:
-            return  # nothing to reduce, or reduced together with the update
-        with autograd.pause():
-            for param in self._params:
-                if param.grad_req == "null":
-                    continue
-                grads = param.list_grad()
-                if len(grads) < 2:
-                    continue
-                total = self._sum(grads)
-                for g in grads:
-                    g._data[...] = total.as_in_context(g.context)._data
+        """Sum each parameter's gradients over its contexts through the store (every copy
+        gets the sum)."""
+        if not self._kvstore:
+            return
+        for i, param in enumerate(self._params):
+            if param.grad_req != "null":
+                self._kvstore.pushpull(i, param.list_grad(), priority=-i)
 
-    @staticmethod
-    def _sum(arrays):
-        """The sum of ``arrays`` (on several contexts) on the first one's context."""
-        ctx = arrays[0].context
-        total = arrays[0].copy()
-        for a in arrays[1:]:
-            total._data += a.as_in_context(ctx)._data
-        return total
+    def _push_update(self, ignore_stale_grad):
+        """The update_on_kvstore path: push the gradients (the store sums them and runs
+        the optimizer on its weight) and pull the new weight into every context."""
+        for i, param in enumerate(self._params):
+            if param.grad_req == "null":
+                continue
+            datas = param.list_data()
+            if ignore_stale_grad and not all(_is_fresh(d) for d in datas):
+                continue
+            self._kvstore.pushpull(i, param.list_grad(), out=datas, priority=-i)
+            for d in datas:
+                _mark_stale(d)
 
     def update(self, batch_size, ignore_stale_grad=False):
         """Apply the optimizer (after :meth:`allreduce_grads`) with ``rescale_grad = 1 /
@@ -343,59 +353,47 @@ class Trainer:
         self._check_and_rescale_grad(self._scale / batch_size)
         self._update(ignore_stale_grad)
 
-    def _update(self, ignore_stale_grad=False):
-        active = [(i, p) for i, p in enumerate(self._params) if p.grad_req != "null"]
-        if not ignore_stale_grad:
-            # every parameter is checked before anything changes
-            for _, param in active:
-                for data in param.list_data():
-                    if not _is_fresh(data):
-                        raise UserWarning(_STALE.format(param.name, str(data.context)))
-        updates = [[] for _ in self._updaters]
-        kv_updates = []
-        for i, param in active:
-            datas = param.list_data()
-            if self._kvstore and self._update_on_kvstore:
-                if ignore_stale_grad and not all(_is_fresh(d) for d in datas):
-                    continue
-                kv_updates.append((i, param))
-                for d in datas:
-                    _mark_stale(d)
+    def _check_stale(self):
+        for param in self._params:
+            if param.grad_req == "null":
                 continue
-            for upd, arr, grad in zip(updates, datas, param.list_grad()):
+            for data in param.list_data():
+                if not _is_fresh(data):
+                    raise UserWarning(_STALE.format(param.name, str(data.context)))
+
+    def _update(self, ignore_stale_grad=False):
+        if not ignore_stale_grad:
+            self._check_stale()  # every parameter is checked before anything changes
+        updates = [[] for _ in self._updaters]
+        for i, param in enumerate(self._params):
+            if param.grad_req == "null":
+                continue
+            for upd, arr, grad in zip(updates, param.list_data(), param.list_grad()):
                 if not ignore_stale_grad or _is_fresh(arr):
                     upd.append((i, grad, arr))
                     _mark_stale(arr)
-        if kv_updates:
-            self._update_on_store(kv_updates)
         for updater, upd in zip(self._updaters, updates):
             if upd:
                 i, g, w = zip(*upd)
                 updater(list(i), list(g), list(w))
 
-    def _update_on_store(self, kv_updates):
-        """The update_on_kvstore path: one update per parameter from the summed gradient
-        (on the first context), then every context gets the result."""
-        with autograd.pause():
-            for i, param in kv_updates:
-                datas = param.list_data()
-                grad = self._sum(param.list_grad())
-                self._kv_updater(i, grad, datas[0])
-                for arr in datas[1:]:
-                    arr._data[...] = datas[0].as_in_context(arr.context)._data
-
     # --- states ----------------------------------------------------------------------------
     def save_states(self, fname):
         """Save the optimizer and its states (momentum, moments, update counts, ...) to
-        ``fname``, pickled in MXNet's format (MXNet 1.x reads the file). The parameters'
+        ``fname``, pickled in MXNet's format (MXNet 1.x reads the file); with
+        update_on_kvstore the store's optimizer is saved. The parameters'
         ``lr_mult``/``wd_mult`` are not saved."""
         if not isinstance(fname, (str, os.PathLike)):
             raise TypeError(f"fname: expected a file name, got {type(fname).__name__}")
         self._prepare()
-        updater = self._kv_updater if self._update_on_kvstore else self._updaters[0]
-        data = updater.get_states(dump_optimizer=True)
+        if self._update_on_kvstore:
+            if self._params_to_init:
+                raise AssertionError("Cannot save trainer states when some parameters are "
+                                     "not yet initialized in kvstore.")
+            self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
+            return
         with open(fname, "wb") as fout:
-            fout.write(data)
+            fout.write(self._updaters[0].get_states(dump_optimizer=True))
 
     def load_states(self, fname):
         """Load what :meth:`save_states` (or MXNet's ``Trainer.save_states``) wrote: the
@@ -404,13 +402,14 @@ class Trainer:
         if not isinstance(fname, (str, os.PathLike)):
             raise TypeError(f"fname: expected a file name, got {type(fname).__name__}")
         self._prepare()
-        with open(fname, "rb") as f:
-            states = f.read()
-        updaters = list(self._updaters)
         if self._update_on_kvstore:
-            updaters.insert(0, self._kv_updater)
-        for updater in updaters:
-            updater.set_states(states)
-            updater.optimizer = updaters[0].optimizer
-        self._optimizer = updaters[0].optimizer
+            self._kvstore.load_optimizer_states(fname)
+            self._optimizer = self._kvstore._updater.optimizer
+        else:
+            with open(fname, "rb") as f:
+                states = f.read()
+            for updater in self._updaters:
+                updater.set_states(states)
+                updater.optimizer = self._updaters[0].optimizer
+            self._optimizer = self._updaters[0].optimizer
         self._optimizer.param_dict = {i: param for i, param in enumerate(self._params)}
