@@ -5,14 +5,18 @@ itself, specialised to the known shapes and dtypes) or, for operators without on
 of the operator's forward with the attributes written as literals (or bound constants) —
 in topological order, with no dispatch, no tape and no NDArray wrapping. Values are
 released (``del``) right after their last use so a long graph does not keep every
-intermediate alive. The generated source is kept on the function (``fn.__source__``) for
-inspection and tests.
+intermediate alive. Lowerings that write into given arrays (:class:`~.lower.Writes`: fused
+kernels, GEMMs) get them from the memory plan (:mod:`.memplan`): buffers bound once as
+globals of the function with ``static_alloc``, else allocated at the start of each call.
+The generated source is kept on the function (``fn.__source__``) and the plan on
+``fn.__plan__``, for inspection and tests.
 """
 from __future__ import annotations
 
 import math
 
-from .lower import Lowering, lower
+from . import memplan
+from .lower import Lowering, Writes, lower
 
 __all__ = ["generate", "compile_function"]
 
@@ -30,11 +34,18 @@ def _literal(v):
     return None
 
 
-def generate(inputs, eqns, outputs, name="run", rt=None):
-    """Source text and globals of ``def name(rt, *inputs) -> tuple(outputs)``. With the
-    runtime ``rt`` the code is written for (its array module), operators are lowered."""
+def generate(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
+    """Source text, globals and memory plan of ``def name(rt, *inputs) -> tuple(outputs)``.
+    With the runtime ``rt`` the code is written for (its array module), operators are
+    lowered and results of :class:`~.lower.Writes` lowerings placed by the memory plan."""
     env = {}
     low = Lowering(env, rt) if rt is not None else None
+    exprs = [lower(low, e) if low is not None else None for e in eqns]
+    writes = {k: x for k, x in enumerate(exprs) if isinstance(x, Writes)}
+    fresh = {k for k, x in enumerate(exprs) if x is not None and not isinstance(x, Writes)
+             and not ({"view", "reshape"} & eqns[k].op.tags)}
+    plan = memplan.plan(inputs, eqns, outputs, writes, fresh)
+    memplan.check(inputs, eqns, outputs, writes, plan, fresh)
     names = {}
     for i, v in enumerate(inputs):
         names[v.id] = f"a{i}"
@@ -59,10 +70,28 @@ def generate(inputs, eqns, outputs, name="run", rt=None):
     input_ids = {v.id for v in inputs}
 
     lines = [f"def {name}(rt{''.join(', ' + names[v.id] for v in inputs)}):"]
+    for b, (shape, dt) in enumerate(plan.buffers):
+        if static_alloc:
+            env[f"B{b}"] = rt.xp.empty(shape, dt)
+        else:
+            lines.append(f"    B{b} = xp.empty({shape!r}, {low.dtype(dt)})")
     counter = 0
     for k, e in enumerate(eqns):
-        expr = lower(low, e) if low is not None else None
-        if expr is not None:
+        expr = exprs[k]
+        if isinstance(expr, Writes):
+            outs = []
+            for v in e.outs:
+                n = f"v{counter}"
+                counter += 1
+                names[v.id] = n
+                outs.append(n)
+                b = plan.assign.get(v.id)
+                alloc = f"B{b}" if b is not None else \
+                    f"xp.empty({tuple(v.shape)!r}, {low.dtype(v.dtype)})"
+                lines.append(f"    {n} = {alloc}")
+            lines.append("    " + expr.format(*[ref(v) for v in e.ins],
+                                                **{f"o{j}": o for j, o in enumerate(outs)}))
+        elif expr is not None:
             expr = expr.format(*[ref(v) for v in e.ins])
         else:
             opname = f"O{len(env)}"
@@ -76,14 +105,15 @@ def generate(inputs, eqns, outputs, name="run", rt=None):
                     lit = cname
                 args.append(f"{key}={lit}")
             expr = f"{opname}.fwd({', '.join(args)})"
-        outs = []
-        for v in e.outs:
-            n = f"v{counter}"
-            counter += 1
-            names[v.id] = n
-            outs.append(n)
-        target = outs[0] if len(outs) == 1 else ", ".join(outs)
-        lines.append(f"    {target} = {expr}")
+        if not isinstance(expr, Writes):
+            outs = []
+            for v in e.outs:
+                n = f"v{counter}"
+                counter += 1
+                names[v.id] = n
+                outs.append(n)
+            target = outs[0] if len(outs) == 1 else ", ".join(outs)
+            lines.append(f"    {target} = {expr}")
         dead = [names[v.id] for v in dict.fromkeys(e.ins)
                 if last.get(v.id) == k and v.id not in out_ids and v.id not in input_ids
                 and v.const is None]
@@ -92,15 +122,17 @@ def generate(inputs, eqns, outputs, name="run", rt=None):
             lines.append(f"    del {', '.join(dead)}")
     rets = [ref(v) for v in outputs]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
-    return "\n".join(lines) + "\n", env
+    return "\n".join(lines) + "\n", env, plan
 
 
-def compile_function(inputs, eqns, outputs, name="run", rt=None):
+def compile_function(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
     """Compile the graph to a Python function ``f(rt, *inputs) -> tuple`` (lowered for
-    ``rt``'s array module when given)."""
-    src, env = generate(inputs, eqns, outputs, name, rt)
+    ``rt``'s array module when given; planned buffers kept across calls with
+    ``static_alloc``)."""
+    src, env, plan = generate(inputs, eqns, outputs, name, rt, static_alloc)
     code = compile(src, f"<gluonlite-compiled {name}>", "exec")
     exec(code, env)
     fn = env[name]
     fn.__source__ = src
+    fn.__plan__ = plan
     return fn

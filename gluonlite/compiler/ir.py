@@ -74,6 +74,8 @@ class Eqn:
 
 
 def _fmt_attr(v):
+    if hasattr(v, "__ir__"):
+        return v.__ir__()
     if isinstance(v, float):
         return repr(v)
     if isinstance(v, tuple):

@@ -8,18 +8,42 @@
 
 The pipeline: shape/dtype inference → constant folding → no-op reshape removal → CSE → DCE
 → (gradient → split into forward and backward at the residuals → the same clean-up of each)
-→ code generation.
+→ fusion of elementwise groups (:mod:`.fusion`) → code generation with a memory plan
+(:mod:`.codegen`, :mod:`.memplan`).
+
+Fusion runs when fast kernels are enabled (``GLUONLITE_JIT`` not 0) and
+``GLUONLITE_FUSE`` is not 0, on the CPU with Numba and on the GPU with CuPy.
 """
 from __future__ import annotations
 
 from ..base import MXNetError
 from .autodiff import gradient
+import os
+
 from .codegen import compile_function
+from .fusion import fuse
 from .infer import infer_shapes, infer_dtypes
 from .ir import Graph
 from .passes import cse, dce, drop_noop_reshapes, fold_constants
 
 __all__ = ["Program", "optimize"]
+
+
+def fusion_enabled(rt) -> bool:
+    """Whether programs for runtime ``rt`` fuse elementwise groups into kernels."""
+    from .. import kernels
+    if rt is None or not kernels.enabled():
+        return False
+    if os.environ.get("GLUONLITE_FUSE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    try:
+        if rt.ctx.is_gpu:
+            import cupy  # noqa: F401
+        else:
+            import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def optimize(graph: Graph, rt=None) -> Graph:
@@ -33,7 +57,7 @@ class Program:
     """A graph compiled for one signature. ``need[i]`` says whether input i needs a
     gradient; no gradient program is built when none does."""
 
-    def __init__(self, graph: Graph, need=None, rt=None, train=False):
+    def __init__(self, graph: Graph, need=None, rt=None, train=False, static_alloc=False):
         infer_shapes(graph)
         infer_dtypes(graph)
         missing = [v.name or str(v.id) for v in graph.inputs if v.shape is None]
@@ -46,8 +70,11 @@ class Program:
         # forward (create_graph) must rewind it
         self.has_random = any("random" in e.op.tags for e in self.graph.eqns)
         self.rt = rt
-        self.infer = compile_function(self.graph.inputs, self.graph.eqns, self.graph.outputs,
-                                      "infer", rt)
+        self.static_alloc = static_alloc
+        self.fused = fusion_enabled(rt)
+        self.infer_graph = fuse(self.graph) if self.fused else self.graph
+        g = self.infer_graph
+        self.infer = compile_function(g.inputs, g.eqns, g.outputs, "infer", rt, static_alloc)
         self.need = list(need) if need is not None else [False] * len(graph.inputs)
         self.forward = self.backward = None
         self.joint = None
@@ -84,10 +111,14 @@ class Program:
         bwd = Graph(residuals + joint.head_grads, bwd.eqns, bwd.outputs)
         fwd = dce(Graph(g.inputs, joint.fwd_eqns, g.outputs + residuals))
         self.residuals = residuals
+        if self.fused:
+            fwd, bwd = fuse(fwd), fuse(bwd)
         self.forward_graph, self.backward_graph = fwd, bwd
-        self.forward = compile_function(fwd.inputs, fwd.eqns, fwd.outputs, "forward", self.rt)
+        sa = self.static_alloc
+        self.forward = compile_function(fwd.inputs, fwd.eqns, fwd.outputs, "forward", self.rt,
+                                        sa)
         self.backward = compile_function(bwd.inputs, bwd.eqns, bwd.outputs, "backward",
-                                         self.rt)
+                                         self.rt, sa)
         self.grad_slots = [i for i, v in enumerate(joint.grads) if v is not None]
         self.wrt_index = [i for i, n in enumerate(self.need) if n]
 

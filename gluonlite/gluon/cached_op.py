@@ -274,5 +274,7 @@ class CachedOp:
         graph, _ = from_symbol(self.symbol)
         for v, x in zip(graph.inputs, inputs):
             v.shape, v.dtype = tuple(x.shape), np.dtype(x._data.dtype).name
-        return Program(graph, list(need), ctx._runtime(training), train=training)
+        static = bool(dict(getattr(self.block, "_flags", ())).get("static_alloc", False))
+        return Program(graph, list(need), ctx._runtime(training), train=training,
+                       static_alloc=static)
 

@@ -26,8 +26,9 @@ def _dtype_like(attrs, in_types, n_out):
     return in_types, [in_types[1]]
 
 
+# tagged "view": with equal dtypes the result is ``data`` itself
 @register("_cast_like", shape=lambda a, s: (s, [s[0]]), dtype=_dtype_like,
-          tags=("elemwise",), index_inputs=("like",))
+          tags=("elemwise", "view"), index_inputs=("like",))
 def _cast_like(rt, data, like):
     """``data`` converted to the dtype of ``like``."""
     return data.astype(like.dtype, copy=False)

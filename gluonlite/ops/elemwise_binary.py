@@ -180,6 +180,21 @@ def _binary_lowering(name):
     return lower
 
 
+_FUSE = {"add": lambda E, a, b: a + b, "sub": lambda E, a, b: a - b,
+         "mul": lambda E, a, b: a * b, "div": lambda E, a, b: a / b,
+         "maximum": lambda E, a, b: E.max(a, b), "minimum": lambda E, a, b: E.min(a, b),
+         "equal": lambda E, a, b: E.eq(a, b), "not_equal": lambda E, a, b: E.ne(a, b),
+         "greater": lambda E, a, b: E.gt(a, b), "greater_equal": lambda E, a, b: E.ge(a, b),
+         "lesser": lambda E, a, b: E.lt(a, b), "lesser_equal": lambda E, a, b: E.le(a, b)}
+
+
+def _binary_fuse(name):
+    """The per-element formula of binary operator ``name`` for fused kernels (None for
+    those without one: mod, power, hypot and the logical operators)."""
+    f = _FUSE.get(name)
+    return None if f is None else (lambda E, a, x, y: f(E, x, y))
+
+
 def _scalar_lowering(template, floats_only=False):
     """Lowering of a scalar operator: ``template`` with ``{0}`` the array and ``{s}`` the
     scalar (cast to the array's dtype, as the kernels do); ``{d}`` is the dtype."""
@@ -203,6 +218,8 @@ def _make_elemwise(name, kernel, grad, ew_name, ew_aliases):
     op = register(ew_name, aliases=ew_aliases, shape=shape_same,
                   tags=("elemwise", "binary"))(fwd)
     op.lowering(_binary_lowering(name))
+    if name in _FUSE:
+        op.elementwise(_binary_fuse(name))
     if grad is None:
         op.grad_fn = ZERO_GRAD
     else:
@@ -220,6 +237,8 @@ def _make_broadcast(name, kernel, grad, aliases):
     op = register(bname, aliases=aliases, shape=shape_broadcast,
                   tags=("broadcast", "binary"))(fwd)
     op.lowering(_binary_lowering(name))
+    if name in _FUSE:
+        op.elementwise(_binary_fuse(name))
     if grad is None:
         op.grad_fn = ZERO_GRAD
         return
@@ -238,7 +257,7 @@ for _n, _k, _g, _ew, _ewa, _ba in _BINARY:
 
 
 # --- scalar variants -----------------------------------------------------------------------
-def _make_scalar(name, kernel, dx, aliases=(), doc=None, lower=None):
+def _make_scalar(name, kernel, dx, aliases=(), doc=None, lower=None, fuse=None):
     def fwd(rt, data, *, scalar: Float):
         return kernel(rt, data, data.dtype.type(scalar))
 
@@ -246,6 +265,8 @@ def _make_scalar(name, kernel, dx, aliases=(), doc=None, lower=None):
     op = register(name, aliases=aliases, shape=shape_same, tags=("elemwise", "scalar"))(fwd)
     if lower is not None:
         op.lowering(lower)
+    if fuse is not None:
+        op.elementwise(lambda E, a, x: fuse(E, x, E.const(a["scalar"])))
     if dx is None:
         op.grad_fn = ZERO_GRAD
     else:
@@ -259,19 +280,21 @@ def _swap(kernel):
 
 
 _make_scalar("_plus_scalar", _add, lambda F, x, y, g, s: g, aliases=("_PlusScalar",),
-             lower=_scalar_lowering("({0} + {s})"))
+             lower=_scalar_lowering("({0} + {s})"), fuse=lambda E, x, s: x + s)
 _make_scalar("_minus_scalar", _sub, lambda F, x, y, g, s: g, aliases=("_MinusScalar",),
-             lower=_scalar_lowering("({0} - {s})"))
+             lower=_scalar_lowering("({0} - {s})"), fuse=lambda E, x, s: x - s)
 _make_scalar("_rminus_scalar", lambda rt, x, s: s - x, lambda F, x, y, g, s: -g,
              aliases=("_RMinusScalar",),
-             lower=_scalar_lowering("({s} - {0})"))
+             lower=_scalar_lowering("({s} - {0})"), fuse=lambda E, x, s: s - x)
 _make_scalar("_mul_scalar", _mul, lambda F, x, y, g, s: g * s, aliases=("_MulScalar",),
-             lower=_scalar_lowering("({0} * {s})"))
+             lower=_scalar_lowering("({0} * {s})"), fuse=lambda E, x, s: x * s)
 _make_scalar("_div_scalar", _div, lambda F, x, y, g, s: g / s, aliases=("_DivScalar",),
-             lower=_scalar_lowering("({0} / {s})", floats_only=True))
+             lower=_scalar_lowering("({0} / {s})", floats_only=True),
+             fuse=lambda E, x, s: x / s)
 _make_scalar("_rdiv_scalar", _swap(_div), lambda F, x, y, g, s: -g * y / x,
              aliases=("_RDivScalar",),
-             lower=_scalar_lowering("({s} / {0})", floats_only=True))
+             lower=_scalar_lowering("({s} / {0})", floats_only=True),
+             fuse=lambda E, x, s: s / x)
 _make_scalar("_mod_scalar", _mod, lambda F, x, y, g, s: g, aliases=("_ModScalar",))
 _make_scalar("_rmod_scalar", _swap(_mod), lambda F, x, y, g, s: -g * F.floor(s / x),
              aliases=("_RModScalar",))
@@ -281,20 +304,21 @@ _make_scalar("_rpower_scalar", _swap(_power), lambda F, x, y, g, s: g * y * _log
              aliases=("_RPowerScalar",))
 _make_scalar("_maximum_scalar", _maximum, lambda F, x, y, g, s: g * (x >= s),
              aliases=("_MaximumScalar",),
-             lower=_scalar_lowering("xp.maximum({0}, {s})"))
+             lower=_scalar_lowering("xp.maximum({0}, {s})"), fuse=lambda E, x, s: E.max(x, s))
 _make_scalar("_minimum_scalar", _minimum, lambda F, x, y, g, s: g * (x <= s),
              aliases=("_MinimumScalar",),
-             lower=_scalar_lowering("xp.minimum({0}, {s})"))
+             lower=_scalar_lowering("xp.minimum({0}, {s})"), fuse=lambda E, x, s: E.min(x, s))
 _make_scalar("_hypot_scalar", _hypot, lambda F, x, y, g, s: g * x / y,
              aliases=("_HypotScalar",))
-for _n, _fn, _sym in [("_equal_scalar", lambda a, b: a == b, "=="),
-                      ("_not_equal_scalar", lambda a, b: a != b, "!="),
-                      ("_greater_scalar", lambda a, b: a > b, ">"),
-                      ("_greater_equal_scalar", lambda a, b: a >= b, ">="),
-                      ("_lesser_scalar", lambda a, b: a < b, "<"),
-                      ("_lesser_equal_scalar", lambda a, b: a <= b, "<=")]:
+for _n, _fn, _sym, _fe in [("_equal_scalar", lambda a, b: a == b, "==", "eq"),
+                           ("_not_equal_scalar", lambda a, b: a != b, "!=", "ne"),
+                           ("_greater_scalar", lambda a, b: a > b, ">", "gt"),
+                           ("_greater_equal_scalar", lambda a, b: a >= b, ">=", "ge"),
+                           ("_lesser_scalar", lambda a, b: a < b, "<", "lt"),
+                           ("_lesser_equal_scalar", lambda a, b: a <= b, "<=", "le")]:
     _make_scalar(_n, _cmp(_fn), None,
-                 lower=_scalar_lowering(f"({{0}} {_sym} {{s}}).astype({{d}})"))
+                 lower=_scalar_lowering(f"({{0}} {_sym} {{s}}).astype({{d}})"),
+                 fuse=(lambda f: lambda E, x, s: getattr(E, f)(x, s))(_fe))
 for _n in ("logical_and", "logical_or", "logical_xor"):
     _make_scalar(f"_{_n}_scalar", _logical(_n), None)
 

@@ -22,10 +22,11 @@ _SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
 _FLOATS = ("float16", "float32", "float64")
 
 
-def _unary(name, f, dx=None, *, zero_grad=False, aliases=(), doc=None, lower=None):
+def _unary(name, f, dx=None, *, zero_grad=False, aliases=(), doc=None, lower=None, fuse=None):
     """Register ``name(data)`` computing ``f(rt, data)``; ``dx`` is its gradient rule;
     ``lower`` the compiler's expression for floating point data (``{0}`` is the input,
-    ``xp`` the array module), which must compute exactly what ``f`` does."""
+    ``xp`` the array module), which must compute exactly what ``f`` does; ``fuse(E, x)``
+    its per-element formula for fused kernels (:mod:`gluonlite.compiler.scalar`)."""
 
     def fwd(rt, data):
         r = f(rt, data)
@@ -41,6 +42,8 @@ def _unary(name, f, dx=None, *, zero_grad=False, aliases=(), doc=None, lower=Non
         op.gradient(lambda F, a, ins, outs, ogs, need: (dx(F, ins[0], outs[0], ogs[0]),))
     if lower is not None:
         op.lowering(lambda L, a, ins, outs: lower if ins[0].dtype in _FLOATS else None)
+    if fuse is not None:
+        op.elementwise(lambda E, a, x: fuse(E, x))
     return op
 
 
@@ -50,15 +53,18 @@ def _sqr(v):
 
 # --- sign, magnitude, rounding ---------------------------------------------------------
 _unary("abs", lambda rt, x: rt.xp.abs(x), lambda F, x, y, g: g * F.sign(x),
-       lower="xp.abs({0})")
-_unary("sign", lambda rt, x: rt.xp.sign(x), zero_grad=True)
-_unary("negative", lambda rt, x: -x, lambda F, x, y, g: -g, lower="(-{0})")
+       lower="xp.abs({0})", fuse=lambda E, x: E.abs(x))
+_unary("sign", lambda rt, x: rt.xp.sign(x), zero_grad=True, fuse=lambda E, x: E.sign(x))
+_unary("negative", lambda rt, x: -x, lambda F, x, y, g: -g, lower="(-{0})",
+       fuse=lambda E, x: -x)
 _unary("reciprocal", lambda rt, x: 1.0 / x if x.dtype.kind == "f" else rt.xp.reciprocal(x),
-       lambda F, x, y, g: -g * _sqr(y))
-_unary("square", lambda rt, x: x * x, lambda F, x, y, g: 2.0 * g * x, lower="({0} * {0})")
+       lambda F, x, y, g: -g * _sqr(y), fuse=lambda E, x: 1.0 / x)
+_unary("square", lambda rt, x: x * x, lambda F, x, y, g: 2.0 * g * x, lower="({0} * {0})",
+       fuse=lambda E, x: x * x)
 _unary("sqrt", lambda rt, x: rt.xp.sqrt(x), lambda F, x, y, g: g / (2.0 * y),
-       lower="xp.sqrt({0})")
-_unary("rsqrt", lambda rt, x: 1.0 / rt.xp.sqrt(x), lambda F, x, y, g: -0.5 * g * y * y * y)
+       lower="xp.sqrt({0})", fuse=lambda E, x: E.sqrt(x))
+_unary("rsqrt", lambda rt, x: 1.0 / rt.xp.sqrt(x), lambda F, x, y, g: -0.5 * g * y * y * y,
+       fuse=lambda E, x: 1.0 / E.sqrt(x))
 _unary("cbrt", lambda rt, x: rt.xp.cbrt(x), lambda F, x, y, g: g / (3.0 * _sqr(y)))
 _unary("rcbrt", lambda rt, x: 1.0 / rt.xp.cbrt(x), lambda F, x, y, g: -g * y / (3.0 * x))
 _unary("floor", lambda rt, x: rt.xp.floor(x), zero_grad=True)
@@ -73,10 +79,14 @@ _unary("fix", lambda rt, x: rt.xp.trunc(x), zero_grad=True,
        doc="Round towards zero (MXNet's ``fix``).")
 
 # --- exponentials and logarithms --------------------------------------------------------
-_unary("exp", lambda rt, x: rt.xp.exp(x), lambda F, x, y, g: g * y, lower="xp.exp({0})")
-_unary("expm1", lambda rt, x: rt.xp.expm1(x), lambda F, x, y, g: g * (y + 1.0))
-_unary("log", lambda rt, x: rt.xp.log(x), lambda F, x, y, g: g / x, lower="xp.log({0})")
-_unary("log1p", lambda rt, x: rt.xp.log1p(x), lambda F, x, y, g: g / (x + 1.0))
+_unary("exp", lambda rt, x: rt.xp.exp(x), lambda F, x, y, g: g * y, lower="xp.exp({0})",
+       fuse=lambda E, x: E.exp(x))
+_unary("expm1", lambda rt, x: rt.xp.expm1(x), lambda F, x, y, g: g * (y + 1.0),
+       fuse=lambda E, x: E.expm1(x))
+_unary("log", lambda rt, x: rt.xp.log(x), lambda F, x, y, g: g / x, lower="xp.log({0})",
+       fuse=lambda E, x: E.log(x))
+_unary("log1p", lambda rt, x: rt.xp.log1p(x), lambda F, x, y, g: g / (x + 1.0),
+       fuse=lambda E, x: E.log1p(x))
 _unary("log2", lambda rt, x: rt.xp.log2(x), lambda F, x, y, g: g / (x * _LN2))
 _unary("log10", lambda rt, x: rt.xp.log10(x), lambda F, x, y, g: g / (x * _LN10))
 
@@ -94,7 +104,7 @@ _unary("radians", lambda rt, x: rt.xp.radians(x), lambda F, x, y, g: g * (math.p
 _unary("sinh", lambda rt, x: rt.xp.sinh(x), lambda F, x, y, g: g * F.cosh(x))
 _unary("cosh", lambda rt, x: rt.xp.cosh(x), lambda F, x, y, g: g * F.sinh(x))
 _unary("tanh", lambda rt, x: rt.xp.tanh(x), lambda F, x, y, g: g * (1.0 - _sqr(y)),
-       lower="xp.tanh({0})")
+       lower="xp.tanh({0})", fuse=lambda E, x: E.tanh(x))
 _unary("arcsinh", lambda rt, x: rt.xp.arcsinh(x),
        lambda F, x, y, g: g * F.rsqrt(_sqr(x) + 1.0))
 _unary("arccosh", lambda rt, x: rt.xp.arccosh(x),
@@ -110,11 +120,16 @@ def _sigmoid(rt, x):
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-_unary("sigmoid", _sigmoid, lambda F, x, y, g: g * y * (1.0 - y))
+def _sigmoid_expr(E, x):
+    e = E.exp(-E.abs(x))
+    return E.where(E.ge(x, 0.0), 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+_unary("sigmoid", _sigmoid, lambda F, x, y, g: g * y * (1.0 - y), fuse=_sigmoid_expr)
 _unary("relu", lambda rt, x: rt.xp.maximum(x, 0), lambda F, x, y, g: g * F._greater_scalar(
-    y, scalar=0.0), lower="xp.maximum({0}, 0)")
+    y, scalar=0.0), lower="xp.maximum({0}, 0)", fuse=lambda E, x: E.max(x, 0.0))
 _unary("softsign", lambda rt, x: x / (1.0 + rt.xp.abs(x)),
-       lambda F, x, y, g: g / _sqr(F.abs(x) + 1.0))
+       lambda F, x, y, g: g / _sqr(F.abs(x) + 1.0), fuse=lambda E, x: x / (1.0 + E.abs(x)))
 
 # --- special functions ---------------------------------------------------------------------
 _unary("erf", lambda rt, x: rt.special.erf(x),
@@ -135,11 +150,13 @@ def _(F, a, ins, outs, ogs, need):
 
 
 # --- logic and copies -----------------------------------------------------------------------
-_unary("logical_not", lambda rt, x: (x == 0).astype(x.dtype), zero_grad=True)
+_unary("logical_not", lambda rt, x: (x == 0).astype(x.dtype), zero_grad=True,
+       fuse=lambda E, x: E.eq(x, 0.0))
 _unary("_copy", lambda rt, x: x.copy(), lambda F, x, y, g: g, aliases=("identity",),
-       lower="{0}.copy()",
+       lower="{0}.copy()", fuse=lambda E, x: x,
        doc="A copy of the input (MXNet's ``_copy``/``identity``).")
 _unary("BlockGrad", lambda rt, x: x.copy(), zero_grad=True, aliases=("stop_gradient",),
+       fuse=lambda E, x: x,
        doc="Identity whose gradient is zero (MXNet's ``BlockGrad``/``stop_gradient``).")
 _unary("zeros_like", lambda rt, x: rt.xp.zeros_like(x), zero_grad=True,
        lower="xp.zeros_like({0})")

@@ -25,7 +25,10 @@ An operator is declared by its reference forward function::
   Python operators only;
 * optionally ``@op.lowering`` gives the compiler the operator's code for known shapes and
   dtypes (one expression, no checks, decisions taken at compile time); the compiler calls
-  the forward where an operator has none.
+  the forward where an operator has none;
+* optionally ``@op.elementwise`` gives an elementwise operator's per-element formula (a
+  scalar expression, :mod:`gluonlite.compiler.scalar`), which lets the compiler fuse it with
+  its neighbours into one generated kernel.
 """
 from __future__ import annotations
 
@@ -81,6 +84,7 @@ class Op:
         self.tags = frozenset(tags)
         self.grad_fn = None
         self.lower = None
+        self.scalar_fn = None
         self._shape_fn = shape
         self._dtype_fn = dtype
         self._num_outputs = num_outputs
@@ -146,6 +150,13 @@ class Op:
         with known shapes and dtypes, so the code can drop the checks and choices ``fwd``
         makes at run time; None keeps the call of ``fwd`` for that equation."""
         self.lower = fn
+        return fn
+
+    def elementwise(self, fn):
+        """Decorator: set the per-element formula ``fn(E, attrs, *xs) -> Expr | None`` of an
+        elementwise operator (see :mod:`gluonlite.compiler.scalar`), from which the fusion
+        pass builds fused kernels; None means this call cannot be fused."""
+        self.scalar_fn = fn
         return fn
 
     @property

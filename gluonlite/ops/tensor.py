@@ -51,6 +51,12 @@ def clip(rt, data, *, a_min: Float, a_max: Float):
                                                                           copy=False)
 
 
+@clip.elementwise
+def _(E, a, x):
+    lo, hi = E.const(a["a_min"]), E.const(a["a_max"])
+    return E.where(E.gt(x, hi), hi, E.where(E.lt(x, lo), lo, x))
+
+
 @clip.gradient
 def _(F, a, ins, outs, ogs, need):
     x = ins[0]

@@ -137,8 +137,9 @@ class Executor:
             graph, _ = from_symbol(self._symbol)
             for v, a in zip(graph.inputs, inputs):
                 v.shape, v.dtype = tuple(a.shape), np.dtype(a.dtype).name
+            # an Executor's memory is allocated once, at bind, in MXNet
             prog = self._programs[key] = Program(graph, need, self._ctx._runtime(is_train),
-                                                 train=is_train)
+                                                 train=is_train, static_alloc=True)
         return prog
 
     def forward(self, is_train=False, **kwargs):

@@ -81,9 +81,11 @@ def test_a_wrong_lowering_is_caught(monkeypatch):
         check_lowering("exp", [np.abs(_r(3)) + 1])
 
 
-def test_lowered_program_text():
+def test_lowered_program_text(monkeypatch):
     # the hybridized code of a dense layer with ReLU and a summed output: one GEMM with the
-    # bias, then numpy calls with the axes already normalised
+    # bias, then numpy calls with the axes already normalised (fusion off: with it, ReLU
+    # and the sum become one kernel, see tests/compiler/test_fusion.py)
+    monkeypatch.setenv("GLUONLITE_FUSE", "0")
     x = mx.sym.var("data")
     y = mx.sym.sum(mx.sym.relu(mx.sym.FullyConnected(x, num_hidden=256, name="fc")), axis=-1)
     g, _ = from_symbol(y)

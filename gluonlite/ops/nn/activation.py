@@ -80,6 +80,21 @@ def _(L, a, ins, outs):
     return None
 
 
+@Activation.elementwise
+def _(E, a, x):
+    t = a["act_type"]
+    if t == "relu":
+        return E.max(x, 0.0)
+    if t == "sigmoid":
+        e = E.exp(-E.abs(x))
+        return E.where(E.ge(x, 0.0), 1.0 / (1.0 + e), e / (1.0 + e))
+    if t == "tanh":
+        return E.tanh(x)
+    if t == "softrelu":
+        return E.where(E.gt(x, 20.0), x, E.log1p(E.exp(E.min(x, 20.0))))
+    return x / (1.0 + E.abs(x))
+
+
 @Activation.gradient
 def _(F, a, ins, outs, ogs, need):
     x, y, g = ins[0], outs[0], ogs[0]

@@ -173,6 +173,10 @@ def _(L, a, ins, outs):
     ta, tb = a["transpose_a"], a["transpose_b"]
     m, k = (lhs.shape[1], lhs.shape[0]) if ta else lhs.shape
     n = rhs.shape[0] if tb else rhs.shape[1]
+    if k > 1 and not (L.cpu and _transposed_faster(m, k, n)):
+        # the GEMM writes straight into the buffer the memory plan gives it
+        return L.writes(f"{L.xp}.matmul({{0}}{'.T' if ta else ''}, {{1}}{'.T' if tb else ''}, "
+                        "out={o0})")
     return render_matmul(L, "{0}", ta, "{1}", tb, m, k, n)
 
 

@@ -1,0 +1,234 @@
+"""The CPU renderer: a fused kernel becomes a Numba loop nest, compiled once and cached on disk.
+
+The generated function takes its output arrays first, then its inputs (all C-contiguous,
+in their graph shapes), views each in the collapsed nest (:mod:`.layout`) and runs one loop
+nest whose body evaluates the formula DAG once per element, in the computation dtype.
+Reductions accumulate in float64 and are written (divided, for a mean) at the end. Large
+kernels split the first dimension no reduction reduces across Numba threads (``prange``,
+moved outermost: threads never add into the same accumulator); small kernels stay serial,
+where starting threads costs more than it saves.
+
+Kernels are written as Python files under the kernel cache directory
+(``$GLUONLITE_CACHE_DIR``, default ``~/.cache/gluonlite``) named by a hash of their
+source, and compiled with ``cache=True``, so a second process loads the machine code
+instead of compiling again. :func:`stats` reports how many kernels were compiled or loaded
+and the seconds spent.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import sys
+import threading
+import time
+
+from .layout import collapse
+
+__all__ = ["source", "compile_kernel", "stats", "cache_dir", "PARALLEL_MIN"]
+
+# Outer-loop threads pay off from about this many elements (measured on 2 cores).
+PARALLEL_MIN = 1 << 17
+
+_lock = threading.Lock()
+_compiled: dict = {}   # source hash -> dispatcher
+_stats = {"compiled": 0, "loaded": 0, "seconds": 0.0}
+
+
+def cache_dir() -> str:
+    """Where generated kernels and their compiled code live."""
+    d = os.environ.get("GLUONLITE_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "gluonlite")
+    return os.path.join(d, "kernels")
+
+
+def stats() -> dict:
+    """``{'compiled': n, 'loaded': n, 'seconds': s}``: kernels compiled in this process,
+    kernels loaded from the disk cache, and the seconds both took."""
+    return dict(_stats)
+
+
+def _np_dtype(dt):
+    return {"float32": "np.float32", "float64": "np.float64"}[dt]
+
+
+def _const(v, dt):
+    t = _np_dtype(dt)
+    if math.isnan(v):
+        return f"{t}(np.nan)"
+    if math.isinf(v):
+        return f"{t}({'-' if v < 0 else ''}np.inf)"
+    return f"{t}({v!r})"
+
+
+_BIN = {"add": "({} + {})", "sub": "({} - {})", "mul": "({} * {})", "div": "({} / {})",
+        "max": "np.maximum({}, {})", "min": "np.minimum({}, {})"}
+_CMP = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+_UN = {"neg": "(-{})", "abs": "np.abs({})", "exp": "np.exp({})", "log": "np.log({})",
+       "sqrt": "np.sqrt({})", "tanh": "np.tanh({})", "log1p": "np.log1p({})",
+       "expm1": "np.expm1({})", "sign": "np.sign({})"}
+
+
+def _idx(shape, names):
+    return ", ".join(n if s != 1 else "0" for s, n in zip(shape, names))
+
+
+def source(kernel, name: str, parallel: bool) -> str:
+    """The Python/Numba source of ``kernel`` as function ``name``."""
+    nest = collapse(kernel)
+    dt = kernel.dtype
+    nd = len(nest.shape)
+    iv = [f"i{d}" for d in range(nd)]
+    n_out, n_red = len(kernel.outputs), len(kernel.reductions)
+    outs = [f"o{k}" for k in range(n_out)] + [f"r{k}" for k in range(n_red)]
+    ins = [f"x{k}" for k in range(len(kernel.in_shapes))]
+    lines = [f"def {name}({', '.join(outs + ins)}):"]
+    for k, s in enumerate(nest.ins):
+        lines.append(f"    X{k} = x{k}.reshape({tuple(s)!r})")
+    for k in range(n_out):
+        lines.append(f"    O{k} = o{k}.reshape({nest.shape!r})")
+    for k, s in enumerate(nest.reds):
+        lines.append(f"    A{k} = np.zeros({tuple(s)!r}, np.float64)")
+    consts = {}
+    body = []
+    names = {}
+    loads = {}
+    temps = []
+
+    def emit(e):
+        key = id(e)
+        if key in names:
+            return names[key]
+        if e.op == "in":
+            names[key] = loads[e.value]
+            return loads[e.value]
+        if e.op == "const":
+            c = _const(e.value, dt)
+            if c not in consts:
+                consts[c] = f"c{len(consts)}"
+            names[key] = consts[c]
+            return consts[c]
+        args = [emit(a) for a in e.args]
+        if e.op in _BIN:
+            txt = _BIN[e.op].format(*args)
+        elif e.op in _UN:
+            txt = _UN[e.op].format(*args)
+        elif e.op in _CMP:
+            one, zero = emit_const(1.0), emit_const(0.0)
+            txt = f"({one} if {args[0]} {_CMP[e.op]} {args[1]} else {zero})"
+        elif e.op == "where":
+            zero = emit_const(0.0)
+            txt = f"({args[1]} if {args[0]} != {zero} else {args[2]})"
+        else:
+            raise ValueError(f"numba renderer: unknown scalar operation {e.op!r}")
+        t = f"t{len(temps)}"
+        temps.append(t)
+        body.append(f"{t} = {txt}")
+        names[key] = t
+        return t
+
+    def emit_const(v):
+        c = _const(v, dt)
+        if c not in consts:
+            consts[c] = f"c{len(consts)}"
+        return consts[c]
+
+    # every input is read before any output is written: an output may share an input's
+    # buffer (in place), and a later formula may still need that input's element
+    for k, shape in enumerate(nest.ins):
+        loads[k] = f"a{k}"
+        body.append(f"a{k} = X{k}[{_idx(shape, iv)}]")
+    for k, e in enumerate(kernel.outputs):
+        body.append(f"O{k}[{', '.join(iv)}] = {emit(e)}")
+    for k, (e, _, _, _) in enumerate(kernel.reductions):
+        body.append(f"A{k}[{_idx(nest.reds[k], iv)}] += {emit(e)}")
+    for c, n in consts.items():
+        lines.append(f"    {n} = {c}")
+    # threads split the first dimension that no reduction reduces (so no two threads add
+    # into one accumulator); that loop goes outermost
+    kept = [d for d in range(nd)
+            if all(s[d] != 1 or nest.shape[d] == 1 for s in nest.reds)]
+    pdim = kept[0] if parallel and kept else None
+    order = ([pdim] if pdim is not None else []) + [d for d in range(nd) if d != pdim]
+    ind = "    "
+    for d in order:
+        rng = "prange" if d == pdim else "range"
+        lines.append(f"{ind}for {iv[d]} in {rng}({nest.shape[d]}):")
+        ind += "    "
+    lines += [ind + b for b in body]
+    for k, (_, axes, mean, _) in enumerate(kernel.reductions):
+        count = 1
+        for a in axes:
+            count *= kernel.shape[a]
+        scale = f" / {float(count)!r}" if mean and count != 1 else ""
+        lines.append(f"    R{k} = r{k}.reshape(-1)")
+        lines.append(f"    B{k} = A{k}.reshape(-1)")
+        lines.append(f"    for j in range(R{k}.size):")
+        lines.append(f"        R{k}[j] = B{k}[j]{scale}")
+    return "\n".join(lines) + "\n"
+
+
+def _signature(kernel):
+    from numba import types
+    t = {"float32": types.float32, "float64": types.float64}[kernel.dtype]
+    arrs = [types.Array(t, len(s), "C") for s in kernel.out_shapes()]
+    # inputs typed read-only: they accept writable and read-only (residual) arrays alike
+    arrs += [types.Array(t, len(s), "C", readonly=True) for s in kernel.in_shapes]
+    return types.void(*arrs)
+
+
+_HEADER = '''"""A fused kernel generated by gluonlite (gluonlite.compiler.render.numba_cpu)."""
+import numpy as np
+from numba import njit, prange
+
+'''
+
+
+def compile_kernel(kernel):
+    """A compiled Numba function for ``kernel`` (from the disk cache when it is there)."""
+    parallel = int(math.prod(kernel.shape)) >= PARALLEL_MIN
+    name = "kernel"
+    src = source(kernel, name, parallel)
+    digest = hashlib.sha1((src + str(parallel)).encode()).hexdigest()[:20]
+    with _lock:
+        fn = _compiled.get(digest)
+        if fn is not None:
+            return fn
+        t0 = time.perf_counter()
+        fn, loaded = _load(src, name, digest, parallel, _signature(kernel))
+        _stats["seconds"] += time.perf_counter() - t0
+        _stats["loaded" if loaded else "compiled"] += 1
+        _compiled[digest] = fn
+        return fn
+
+
+def _load(src, name, digest, parallel, sig):
+    from numba import njit
+    text = _HEADER + src
+    d = cache_dir()
+    path = os.path.join(d, f"k_{digest}.py")
+    try:
+        os.makedirs(d, exist_ok=True)
+        if not os.path.exists(path):
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)  # atomic: a concurrent process sees all or nothing
+        modname = f"gluonlite_kernel_{digest}"
+        spec = importlib.util.spec_from_file_location(modname, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod
+        spec.loader.exec_module(mod)
+        py = getattr(mod, name)
+        cache = True
+    except OSError:
+        # no writable cache directory: compile in memory
+        env: dict = {}
+        exec(compile(text, f"<gluonlite kernel {digest}>", "exec"), env)
+        py = env[name]
+        cache = False
+    disp = njit(sig, parallel=parallel, cache=cache, error_model="numpy", nogil=True)(py)
+    loaded = bool(cache and any(
+        getattr(disp, "_cache_hits", {}).values()))
+    return disp, loaded
