@@ -19,6 +19,7 @@ equation's outputs; the rest never exist in memory.
 from __future__ import annotations
 
 import heapq
+import os
 
 import numpy as np
 
@@ -28,8 +29,9 @@ from .scalar import E, Expr
 
 __all__ = ["FusedKernel", "fuse", "MIN_SIZE", "set_min_size"]
 
-# Below this many elements a NumPy ufunc call costs less than a compiled kernel's call.
-MIN_SIZE = 2048
+# Below this many elements a NumPy ufunc call costs less than a compiled kernel's call
+# (``GLUONLITE_FUSE_MIN`` overrides it; tests fuse tiny graphs with 1).
+MIN_SIZE = int(os.environ.get("GLUONLITE_FUSE_MIN", "2048"))
 _FLOATS = ("float32", "float64")
 
 
