@@ -498,8 +498,10 @@ class HybridBlock(Block):
         if op is not None and not self._forward_hooks and not self._forward_pre_hooks and \
                 op.accepts_flat(args):
             return op.call_flat(args)  # hybridized and traced: straight to the compiled graph
-        if self._active and type(self).forward is not HybridBlock.forward:
+        if self._active and type(self).forward is not HybridBlock.forward and \
+                not _has_symbol(args):
             # a plain forward (MXNet 2.x style), hybridized: run it through the cached graph
+            # (on Symbols, i.e. while a hybridized parent traces it, forward composes instead)
             for hook in self._forward_pre_hooks.values():
                 hook(self, args)
             out = self._call_cached_op(*args)

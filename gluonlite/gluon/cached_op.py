@@ -16,6 +16,7 @@ from ..autograd import Node, _st
 from ..base import MXNetError
 from ..ndarray import NDArray
 from ..ndarray.ndarray import invoke
+from .parameter import shape_is_known
 
 __all__ = ["CachedOp", "flatten", "regroup"]
 
@@ -174,7 +175,12 @@ class CachedOp:
         if any(o is None for o in flat_out):
             raise MXNetError(f"{type(self.block).__name__}: hybridized outputs cannot be None")
         self.symbol = sym.Group(flat_out) if len(flat_out) > 1 else flat_out[0]
-        params = {p.name: p for p in self.block.collect_params().values()}
+        self._link_inputs({p.name: p for p in self.block.collect_params().values()})
+
+    def _link_inputs(self, params):
+        """Map each input variable of ``self.symbol`` to a data position (by
+        ``self.data_names``) or to a Parameter of ``params`` (by name)."""
+        names = self.data_names
         inputs = []
         for n in self.symbol.list_inputs():
             if n in names:
@@ -196,14 +202,28 @@ class CachedOp:
         pending = [p for kind, p in self.inputs if kind == "param" and p._data is None]
         if not pending:
             return
-        shapes = {n: tuple(d.shape) for n, d in zip(self.data_names, data)}
+        data_shapes = {n: tuple(d.shape) for n, d in zip(self.data_names, data)}
+        shapes = dict(data_shapes)
+        # parameters whose shapes are known constrain the inference too (as in MXNet)
+        shapes.update({p.name: tuple(p.shape) for kind, p in self.inputs
+                       if kind == "param" and shape_is_known(p.shape)})
         arg_shapes, _, aux_shapes = self.symbol.infer_shape_partial(**shapes)
         shape_of = dict(zip(self.symbol.list_arguments(), arg_shapes))
         shape_of.update(zip(self.symbol.list_auxiliary_states(), aux_shapes))
+        unknown = []
         for p in pending:
             s = shape_of.get(p.name)
             if s and all(d > 0 for d in s):
                 p._infer_shape(s)
+            elif p._deferred_init and not shape_is_known(p.shape):
+                unknown.append(f"{p.name}: {p.shape}")
+        if unknown:
+            # MXNet's _deferred_infer_shape error
+            blk = type(self.block).__name__
+            raise ValueError("Deferred initialization failed because shape cannot be inferred "
+                             f"from the input shapes {data_shapes} for {blk}'s parameters "
+                             "(0 or None means unknown): " + ", ".join(unknown))
+        for p in pending:
             p._finish_deferred_init()
 
     # --- calling ---------------------------------------------------------------------------

@@ -6,9 +6,11 @@ checks the lowerings of the operators ``check_op`` does not run).
 Operators checked another way are listed in EXEMPT with the reason and the test that
 covers them.
 """
+import numpy as np
+
 from gluonlite.ops import all_ops, ZERO_GRAD
 
-from .opcheck import COVERED, COVERED_GRAD, COVERED_LOWER
+from .opcheck import COVERED, COVERED_GRAD, COVERED_LOWER, check_lowering
 
 # operator name -> where/how it is tested instead
 EXEMPT = {
@@ -21,6 +23,18 @@ EXEMPT = {
     "_cast_like": "gradient of Cast (tests/ops/test_shape.py)",
     "_copyto": "NDArray.copyto/as_in_context (tests/ndarray/test_ndarray.py)",
 }
+
+
+def test_lowerings_of_exempt_operators():
+    # check_op never runs the EXEMPT operators, so their lowerings are compared with their
+    # forwards here (tests/compiler/test_lower.py does too): tests/ops passes on its own
+    rng = np.random.RandomState(5)
+    like = rng.randn(4, 5, 3)
+    check_lowering("_unreduce", [rng.randn(4, 3), like], {"axis": 1})
+    check_lowering("_unreduce", [rng.randn(4, 1, 3), like],
+                   {"axis": 1, "keepdims": True, "mean": True})
+    check_lowering("_cast_like", [rng.randn(3, 2).astype(np.float32), rng.randn(2)])
+    check_lowering("_cast_like", [rng.randn(3, 2), rng.randn(2).astype(np.float32)])
 
 
 def test_every_operator_is_checked():
