@@ -70,3 +70,4 @@ def set_enabled(flag: bool):
 
 
 from . import special  # noqa: E402,F401  (registers the special-function kernels)
+from . import conv, pooling, batchnorm  # noqa: E402,F401  (convolution, pooling, BatchNorm)
