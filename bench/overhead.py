@@ -17,6 +17,7 @@ with ``nd.waitall()``, so the time includes the work, not just the dispatch.
 
     python bench/overhead.py              # prints a table
     python bench/overhead.py --markdown   # the section bench/run.py puts in RESULTS.md
+    python bench/overhead.py --quick      # 3 rounds, a smoke test
 """
 import argparse
 import json
@@ -222,16 +223,19 @@ def markdown(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
-    ap.add_argument("--rounds", type=int, default=15, help="alternating rounds (default 15)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="alternating rounds (default 15, with --quick 3)")
+    ap.add_argument("--quick", action="store_true", help="3 rounds (smoke test)")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown section")
     ap.add_argument("--json", action="store_true", help="print the raw results as JSON")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker)
         return
-    if args.rounds < 1:
+    rounds = args.rounds if args.rounds is not None else (3 if args.quick else 15)
+    if rounds < 1:
         ap.error("--rounds must be at least 1")
-    res = measure(args.rounds)
+    res = measure(rounds)
     if args.json:
         print(json.dumps(res, indent=1))
     else:
