@@ -294,7 +294,7 @@ def test_reshape_fixed_params_and_input_grads():
 def test_multiple_outputs_and_out_grads():
     data = mx.sym.Variable("data")
     fc = mx.sym.FullyConnected(data, num_hidden=4, name="fc")
-    sym = mx.sym.Group([fc, mx.sym.relu(fc)])
+    sym = mx.sym.Group([fc, mx.sym.relu(fc, name="relu0")])
     mod = mx.mod.Module(sym, label_names=None, context=[mx.cpu(0), mx.cpu(1)])
     mod.bind([("data", (6, 3))])
     mod.init_params(mx.init.Xavier())
