@@ -76,15 +76,21 @@ def generate(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
         else:
             lines.append(f"    B{b} = xp.empty({shape!r}, {low.dtype(dt)})")
     counter = 0
+
+    def name_outs(e):
+        nonlocal counter
+        outs = []
+        for v in e.outs:
+            names[v.id] = f"v{counter}"
+            outs.append(names[v.id])
+            counter += 1
+        return outs
+
     for k, e in enumerate(eqns):
         expr = exprs[k]
         if isinstance(expr, Writes):
-            outs = []
-            for v in e.outs:
-                n = f"v{counter}"
-                counter += 1
-                names[v.id] = n
-                outs.append(n)
+            outs = name_outs(e)
+            for v, n in zip(e.outs, outs):
                 b = plan.assign.get(v.id)
                 alloc = f"B{b}" if b is not None else \
                     f"xp.empty({tuple(v.shape)!r}, {low.dtype(v.dtype)})"
@@ -106,12 +112,7 @@ def generate(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
                 args.append(f"{key}={lit}")
             expr = f"{opname}.fwd({', '.join(args)})"
         if not isinstance(expr, Writes):
-            outs = []
-            for v in e.outs:
-                n = f"v{counter}"
-                counter += 1
-                names[v.id] = n
-                outs.append(n)
+            outs = name_outs(e)
             target = outs[0] if len(outs) == 1 else ", ".join(outs)
             lines.append(f"    {target} = {expr}")
         dead = [names[v.id] for v in dict.fromkeys(e.ins)

@@ -297,7 +297,7 @@ def _build(g, members, eqns, users, out_ids) -> Eqn:
             inputs.append(v)
         return Expr("in", value=k)
 
-    outputs, reductions, outs = [], [], []
+    outputs, reductions = [], []
     for m in members:
         e = eqns[m]
         if m in g.reductions:

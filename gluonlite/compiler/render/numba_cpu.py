@@ -104,11 +104,8 @@ def source(kernel, name: str, parallel: bool) -> str:
             names[key] = loads[e.value]
             return loads[e.value]
         if e.op == "const":
-            c = _const(e.value, dt)
-            if c not in consts:
-                consts[c] = f"c{len(consts)}"
-            names[key] = consts[c]
-            return consts[c]
+            names[key] = emit_const(e.value)
+            return names[key]
         args = [emit(a) for a in e.args]
         if e.op in _BIN:
             txt = _BIN[e.op].format(*args)
