@@ -60,3 +60,18 @@ def test_report_marks_goals_and_failures():
     assert "FAILED [1]" in text and "[1] gluonlite hybridized, resnet18/64: FAILED: " \
         "MXNetError: no kernel" in text
     assert "| mlp/16 | 0.500 | 8 | 0.020 | 0.200 | 100 | 0.300 | 40% |" in text
+
+
+def test_ablation_settings_and_report():
+    import ablation
+    assert ablation.setting_env("no split") == {"GLUONLITE_DECOMPOSE": "0"}
+    assert ablation.setting_env("A=1+B=x=y") == {"A": "1", "B": "x=y"}
+    with pytest.raises(ValueError, match="expected one of"):
+        ablation.setting_env("nonsense")
+    samples = {("all on", "lenet/256"): [40.0, 42.0, 41.0],
+               ("no split", "lenet/256"): [44.0, 45.0, 46.0]}
+    text = ablation.report(["lenet/256", "mlp/16"], ["all on", "no split"], samples,
+                           {"no split mlp/16": "boom"}, 3)
+    assert "| lenet/256 | 41.00 | 45.00 (1.10) |" in text
+    assert "| mlp/16 | — | — |" in text
+    assert "no split mlp/16: boom" in text

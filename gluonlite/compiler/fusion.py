@@ -32,7 +32,7 @@ __all__ = ["FusedKernel", "fuse", "MIN_SIZE", "set_min_size"]
 # Below this many elements a NumPy ufunc call costs less than a compiled kernel's call
 # (``GLUONLITE_FUSE_MIN`` overrides it; tests fuse tiny graphs with 1).
 MIN_SIZE = int(os.environ.get("GLUONLITE_FUSE_MIN", "2048"))
-_FLOATS = ("float32", "float64")
+FLOATS = ("float32", "float64")
 
 
 def set_min_size(n: int) -> int:
@@ -148,13 +148,13 @@ def _broadcasts(s, full):
     return all(a == b or a == 1 for a, b in zip(s[::-1], full[::-1]))
 
 
-def _elementwise_expr(e: Eqn, in_exprs):
+def elementwise_expr(e: Eqn, in_exprs):
     """The output Expr of ``e`` when it can join a fused group, else None."""
     fn = getattr(e.op, "scalar_fn", None)
     if fn is None or len(e.outs) != 1:
         return None
     out = e.outs[0]
-    if out.shape is None or out.dtype not in _FLOATS or len(out.shape) == 0:
+    if out.shape is None or out.dtype not in FLOATS or len(out.shape) == 0:
         return None
     for v in e.ins:
         if v.shape is None or v.dtype != out.dtype or not _broadcasts(v.shape, out.shape):
@@ -171,7 +171,7 @@ def _reduction_spec(e: Eqn):
     if e.op.name not in ("sum", "mean") or len(e.ins) != 1:
         return None
     x, out = e.ins[0], e.outs[0]
-    if x.shape is None or out.shape is None or x.dtype not in _FLOATS or not x.shape:
+    if x.shape is None or out.shape is None or x.dtype not in FLOATS or not x.shape:
         return None
     axes = reduce_axes(len(x.shape), e.attrs.get("axis"), e.attrs.get("exclude", False))
     if not axes or tuple(out.shape) != tuple(
@@ -237,7 +237,7 @@ def fuse(graph: Graph, min_size: int | None = None) -> Graph:
         if out is None or out.size is None or out.size < min_size or \
                 getattr(e.op, "scalar_fn", None) is None:
             continue
-        if _elementwise_expr(e, [E.Expr("in", value=k) for k in range(len(e.ins))]) is None:
+        if elementwise_expr(e, [E.Expr("in", value=k) for k in range(len(e.ins))]) is None:
             continue
         shape = tuple(out.shape)
         cands = []
@@ -304,7 +304,7 @@ def _build(g, members, eqns, users, out_ids) -> Eqn:
             axes, mean = _reduction_spec(e)
             reductions.append((exprs[e.ins[0].id], axes, mean, tuple(e.outs[0].shape), e.outs[0]))
             continue
-        x = _elementwise_expr(e, [ref(v) for v in e.ins])
+        x = elementwise_expr(e, [ref(v) for v in e.ins])
         v = e.outs[0]
         exprs[v.id] = x
         if v.id in out_ids or (users.get(v.id, set()) - mset):

@@ -8,11 +8,14 @@
 
 The pipeline: shape/dtype inference → constant folding → no-op reshape removal → CSE → DCE
 → (gradient → split into forward and backward at the residuals → the same clean-up of each)
-→ fusion of elementwise groups (:mod:`.fusion`) → code generation with a memory plan
+→ splitting bias adds and BatchNorm's affine part off their operators where an
+elementwise operator follows (:mod:`.decompose`) → fusion of elementwise groups
+(:mod:`.fusion`) → code generation with a memory plan
 (:mod:`.codegen`, :mod:`.memplan`).
 
 Fusion runs when fast kernels are enabled (``GLUONLITE_JIT`` not 0) and
-``GLUONLITE_FUSE`` is not 0, on the CPU with Numba and on the GPU with CuPy.
+``GLUONLITE_FUSE`` is not 0, on the CPU with Numba and on the GPU with CuPy; decomposition
+runs with fusion unless ``GLUONLITE_DECOMPOSE`` is 0.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from .autodiff import gradient
 import os
 
 from .codegen import compile_function
+from .decompose import decompose
 from .fusion import fuse
 from .infer import infer_shapes, infer_dtypes
 from .ir import Graph
@@ -44,6 +48,13 @@ def fusion_enabled(rt) -> bool:
     except ImportError:
         return False
     return True
+
+
+def decompose_enabled() -> bool:
+    """Whether fused programs split bias adds and BatchNorm's affine part off their operators
+    (``GLUONLITE_DECOMPOSE=0`` keeps them whole, to measure what the split buys)."""
+    return os.environ.get("GLUONLITE_DECOMPOSE", "1").strip().lower() not in (
+        "0", "false", "no", "off")
 
 
 def optimize(graph: Graph, rt=None) -> Graph:
@@ -72,7 +83,9 @@ class Program:
         self.rt = rt
         self.static_alloc = static_alloc
         self.fused = fusion_enabled(rt)
-        self.infer_graph = fuse(self.graph) if self.fused else self.graph
+        self.decomposed = self.fused and decompose_enabled()
+        split = decompose if self.decomposed else (lambda graph: graph)
+        self.infer_graph = fuse(split(self.graph)) if self.fused else self.graph
         g = self.infer_graph
         self.infer = compile_function(g.inputs, g.eqns, g.outputs, "infer", rt, static_alloc)
         self.need = list(need) if need is not None else [False] * len(graph.inputs)
@@ -112,7 +125,7 @@ class Program:
         fwd = dce(Graph(g.inputs, joint.fwd_eqns, g.outputs + residuals))
         self.residuals = residuals
         if self.fused:
-            fwd, bwd = fuse(fwd), fuse(bwd)
+            fwd, bwd = fuse(decompose(fwd) if self.decomposed else fwd), fuse(bwd)
         self.forward_graph, self.backward_graph = fwd, bwd
         sa = self.static_alloc
         self.forward = compile_function(fwd.inputs, fwd.eqns, fwd.outputs, "forward", self.rt,

@@ -164,14 +164,13 @@ def _vec(v, dt):
     return np.ascontiguousarray(v, dtype=dt)
 
 
-@kernel("BatchNorm")
-def batch_norm(rt, data, gamma, beta, moving_mean, moving_var, *, eps=1e-3, momentum=0.9,
-               fix_gamma=True, use_global_stats=False, output_mean_var=False, axis=1, **kw):
-    """``BatchNorm`` forward (float32/float64): batch statistics in two float64 passes and
-    the normalisation in one, or the inference scale and shift in one pass."""
-    name = "BatchNorm"
+def _stats(rt, name, data, gamma, beta, moving_mean, moving_var, eps, fix_gamma,
+           use_global_stats, axis, kw):
+    """``(x, (mean, invstd, center, scale, shift))``: the (A, C, B) view of the data and
+    BatchNorm's per-channel numbers (the reference's :func:`bn_coefficients` of the
+    statistics summed here), or None when the kernels decline."""
     if data.dtype not in _FLOATS or data.size == 0 or _kernels() is None:
-        return NotImplemented
+        return None
     if kw.get("min_calib_range") is not None or kw.get("max_calib_range") is not None:
         raise MXNetError("BatchNorm: min_calib_range/max_calib_range are for quantized "
                          "BatchNorm, which gluonlite does not implement")
@@ -185,24 +184,46 @@ def batch_norm(rt, data, gamma, beta, moving_mean, moving_var, *, eps=1e-3, mome
     if fix_gamma:
         gamma[...] = 1  # MXNet overwrites gamma in place
     w = np.ones((c,), pdt) if fix_gamma else gamma
-    out = np.empty(data.shape, data.dtype)
-    o3 = out.reshape(x.shape)
-    k = _K
     if rt.is_train and not use_global_stats:
         m64 = np.empty(c, np.float64)
         v64 = np.empty(c, np.float64)
-        _per_channel(x, lambda c0, c1: k["stats"](x, c0, c1, m64, v64))
-        mean = m64.astype(pdt)
-        invstd = 1 / np.sqrt(v64.astype(pdt) + pdt.type(eps))
-        scale, shift = _vec(invstd * w, pdt), _vec(beta, pdt)
-        _per_row(x, lambda a0, a1: k["normalize"](x, a0, a1, mean, scale, shift, o3))
+        _per_channel(x, lambda c0, c1: _K["stats"](x, c0, c1, m64, v64))
+        return x, _ref.bn_coefficients(np, pdt, m64.astype(pdt), v64.astype(pdt), w, beta,
+                                       eps, True)
+    return x, _ref.bn_coefficients(np, pdt, moving_mean, moving_var, w, beta, eps, False)
+
+
+@kernel("_BatchNorm_stats")
+def batch_norm_stats(rt, data, gamma, beta, moving_mean, moving_var, *, eps=1e-3,
+                     momentum=0.9, fix_gamma=True, use_global_stats=False,
+                     output_mean_var=False, axis=1, **kw):
+    """``_BatchNorm_stats`` (float32/float64): the batch statistics in two float64 passes
+    over the data."""
+    got = _stats(rt, "BatchNorm", data, gamma, beta, moving_mean, moving_var, eps,
+                 fix_gamma, use_global_stats, axis, kw)
+    return NotImplemented if got is None else got[1]
+
+
+@kernel("BatchNorm")
+def batch_norm(rt, data, gamma, beta, moving_mean, moving_var, *, eps=1e-3, momentum=0.9,
+               fix_gamma=True, use_global_stats=False, output_mean_var=False, axis=1, **kw):
+    """``BatchNorm`` forward (float32/float64): batch statistics in two float64 passes and
+    the normalisation in one, or the inference scale and shift in one pass."""
+    got = _stats(rt, "BatchNorm", data, gamma, beta, moving_mean, moving_var, eps,
+                 fix_gamma, use_global_stats, axis, kw)
+    if got is None:
+        return NotImplemented
+    x, (mean, invstd, center, scale, shift) = got
+    out = np.empty(data.shape, data.dtype)
+    o3 = out.reshape(x.shape)
+    k = _K
+    scale, shift = _vec(scale, scale.dtype), _vec(shift, scale.dtype)
+    if rt.is_train and not use_global_stats:
+        center = _vec(center, scale.dtype)
+        _per_row(x, lambda a0, a1: k["normalize"](x, a0, a1, center, scale, shift, o3))
     else:
-        mean = moving_mean.copy()
-        invstd = 1 / np.sqrt(moving_var + pdt.type(eps))
-        scale = invstd * w
-        scale, shift = _vec(scale, pdt), _vec(beta - mean * scale, pdt)
         _per_row(x, lambda a0, a1: k["affine"](x, a0, a1, scale, shift, True, o3))
-    return out, mean, invstd.astype(pdt, copy=False)
+    return out, mean, invstd
 
 
 @kernel("_backward_BatchNorm")

@@ -215,16 +215,53 @@ def test_layout_collapses_broadcast_dimensions():
 
 
 def test_numba_source_reads_like_the_formula():
-    src = numba_cpu.source(_bias_relu_kernel(), "k", parallel=True)
+    src = numba_cpu.source(_bias_relu_kernel(), "k")
+    assert src.startswith("def k(lo, hi, o0, r0, x0, x1):")
     assert "X1 = x1.reshape((1, 4, 1))" in src
     assert "t0 = (a0 + a1)" in src and "t1 = np.maximum(t0, c0)" in src
-    # dimensions 0 and 2 are reduced: threads split dimension 1, moved outermost, so they
-    # never add into one accumulator
-    assert "for i1 in prange(4):" in src.splitlines()[6]
+    # dimensions 0 and 2 are reduced: calls split dimension 1 (loops stay in memory
+    # order), so each call writes its own elements of the result
+    assert [ln.strip() for ln in src.splitlines()[6:9]] == [
+        "for i0 in range(8):", "for i1 in range(lo, hi):", "for i2 in range(25):"]
     assert "A0[0, i1, 0] += " in src
+    assert "R0[0, i1, 0] = A0[0, i1, 0]" in src
     src2 = numba_cpu.source(FusedKernel((300, 40), "float64", [(300, 40)],
-                                        [E.exp(Expr("in", value=0))], []), "k", True)
-    assert "for i0 in prange(12000)" in src2
+                                        [E.exp(Expr("in", value=0))], []), "k")
+    assert "for i0 in range(lo, hi)" in src2
+
+
+def test_large_kernels_run_in_chunks_over_the_workers():
+    from gluonlite.kernels.workers import num_workers
+    x = Expr("in", value=0)
+    k = FusedKernel((512, 300), "float32", [(512, 300), (300,)], [E.max(x, 0.0)],
+                    [(x * 2.0, (0,), True, (300,))])
+    ck = numba_cpu.compile_kernel(k)
+    # the split dimension is the one the mean keeps: 300 columns
+    assert ck.n == 300
+    assert (ck.step is not None) == (num_workers() > 1)
+    rng = np.random.RandomState(0)
+    a = rng.randn(512, 300).astype("float32")
+    o, r = np.empty_like(a), np.empty(300, "float32")
+    ck(o, r, a, np.zeros(300, "float32"))
+    np.testing.assert_array_equal(o, np.maximum(a, 0))
+    np.testing.assert_allclose(r, (a.astype(np.float64) * 2).mean(axis=0), rtol=1e-6)
+    # one chunk at a time, in any order, gives the same result
+    o2, r2 = np.zeros_like(a), np.zeros(300, "float32")
+    for lo in (200, 0, 100):
+        ck.fn(lo, lo + 100, o2, r2, a, np.zeros(300, "float32"))
+    np.testing.assert_array_equal(o2, o)
+    np.testing.assert_array_equal(r2, r)
+
+
+def test_kernels_differing_only_in_dtype_are_compiled_apart():
+    # a formula with no constant renders the same source for both dtypes
+    x, y = Expr("in", value=0), Expr("in", value=1)
+    for dt in ("float32", "float64"):
+        ck = numba_cpu.compile_kernel(FusedKernel((6, 7), dt, [(6, 7), (7,)], [x * y], []))
+        a, b = np.ones((6, 7), dt) * 3, np.arange(7).astype(dt)
+        o = np.empty((6, 7), dt)
+        ck(o, a, b)
+        np.testing.assert_array_equal(o, a * b)
 
 
 def test_cuda_specs_render_the_same_description():

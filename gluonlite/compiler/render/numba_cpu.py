@@ -1,12 +1,17 @@
 """The CPU renderer: a fused kernel becomes a Numba loop nest, compiled once and cached on disk.
 
-The generated function takes its output arrays first, then its inputs (all C-contiguous,
-in their graph shapes), views each in the collapsed nest (:mod:`.layout`) and runs one loop
-nest whose body evaluates the formula DAG once per element, in the computation dtype.
-Reductions accumulate in float64 and are written (divided, for a mean) at the end. Large
-kernels split the first dimension no reduction reduces across Numba threads (``prange``,
-moved outermost: threads never add into the same accumulator); small kernels stay serial,
-where starting threads costs more than it saves.
+The generated function takes a range ``lo, hi`` of its *split dimension* (the first
+dimension of the collapsed nest that no reduction reduces), its output
+arrays, then its inputs (all C-contiguous, in their graph shapes); it views each in the
+collapsed nest (:mod:`.layout`) and runs one loop nest whose body evaluates the formula DAG
+once per element, in the computation dtype. Reductions accumulate in float64 and are
+written (divided, for a mean) at the end, for the rows ``lo:hi`` only, so disjoint ranges
+never touch the same output element. A large kernel is called once per chunk of that
+dimension by the same worker threads the hot kernels use (:mod:`gluonlite.kernels.workers`,
+with ``nogil`` machine code); a small one is called once for the whole range, where handing
+out chunks costs more than it saves. One thread pool for every compiled CPU kernel: a
+second one (Numba's ``prange`` over OpenMP) kept spinning on a core after each kernel while
+the next operator's workers wanted it.
 
 Kernels are written as Python files under the kernel cache directory
 (``$GLUONLITE_CACHE_DIR``, default ``~/.cache/gluonlite``) named by a hash of their
@@ -26,10 +31,14 @@ import time
 
 from .layout import collapse
 
-__all__ = ["source", "compile_kernel", "stats", "cache_dir", "PARALLEL_MIN"]
+__all__ = ["source", "compile_kernel", "CpuKernel", "split_dim", "stats", "cache_dir",
+           "PARALLEL_MIN"]
 
-# Outer-loop threads pay off from about this many elements (measured on 2 cores).
+# Splitting a kernel across the workers pays off from about this many elements (measured
+# on 2 cores).
 PARALLEL_MIN = 1 << 17
+# A chunk handed to one worker has at least this many elements.
+CHUNK_MIN = 1 << 15
 
 _lock = threading.Lock()
 _compiled: dict = {}   # source hash -> dispatcher
@@ -74,8 +83,18 @@ def _idx(shape, names):
     return ", ".join(n if s != 1 else "0" for s, n in zip(shape, names))
 
 
-def source(kernel, name: str, parallel: bool) -> str:
-    """The Python/Numba source of ``kernel`` as function ``name``."""
+def split_dim(nest):
+    """The dimension of ``nest`` that calls split (the first one every reduction keeps), or
+    None when there is none (a reduction to one number)."""
+    kept = [d for d in range(len(nest.shape))
+            if all(s[d] != 1 or nest.shape[d] == 1 for s in nest.reds)]
+    return kept[0] if kept else None
+
+
+def source(kernel, name: str) -> str:
+    """The Python/Numba source of ``kernel`` as function ``name(lo, hi, outputs...,
+    inputs...)``, computing rows ``lo:hi`` of its :func:`split_dim` (all of the kernel when
+    there is none)."""
     nest = collapse(kernel)
     dt = kernel.dtype
     nd = len(nest.shape)
@@ -83,7 +102,7 @@ def source(kernel, name: str, parallel: bool) -> str:
     n_out, n_red = len(kernel.outputs), len(kernel.reductions)
     outs = [f"o{k}" for k in range(n_out)] + [f"r{k}" for k in range(n_red)]
     ins = [f"x{k}" for k in range(len(kernel.in_shapes))]
-    lines = [f"def {name}({', '.join(outs + ins)}):"]
+    lines = [f"def {name}({', '.join(['lo', 'hi'] + outs + ins)}):"]
     for k, s in enumerate(nest.ins):
         lines.append(f"    X{k} = x{k}.reshape({tuple(s)!r})")
     for k in range(n_out):
@@ -142,34 +161,39 @@ def source(kernel, name: str, parallel: bool) -> str:
         body.append(f"A{k}[{_idx(nest.reds[k], iv)}] += {emit(e)}")
     for c, n in consts.items():
         lines.append(f"    {n} = {c}")
-    # threads split the first dimension that no reduction reduces (so no two threads add
-    # into one accumulator); that loop goes outermost
-    kept = [d for d in range(nd)
-            if all(s[d] != 1 or nest.shape[d] == 1 for s in nest.reds)]
-    pdim = kept[0] if parallel and kept else None
-    order = ([pdim] if pdim is not None else []) + [d for d in range(nd) if d != pdim]
-    ind = "    "
-    for d in order:
-        rng = "prange" if d == pdim else "range"
-        lines.append(f"{ind}for {iv[d]} in {rng}({nest.shape[d]}):")
-        ind += "    "
-    lines += [ind + b for b in body]
+    # calls split the first dimension that no reduction reduces (so no two calls write one
+    # reduced element); loops stay in memory order, that one restricted to lo:hi
+    pdim = split_dim(nest)
+    order = list(range(nd))
+
+    def loops(dims, shape, ind):
+        out = []
+        for d in dims:
+            rng = "lo, hi" if d == pdim else str(shape[d])
+            out.append(f"{ind}for {iv[d]} in range({rng}):")
+            ind += "    "
+        return out, ind
+
+    head, ind = loops(order, nest.shape, "    ")
+    lines += head + [ind + b for b in body]
     for k, (_, axes, mean, _) in enumerate(kernel.reductions):
         count = 1
         for a in axes:
             count *= kernel.shape[a]
         scale = f" / {float(count)!r}" if mean and count != 1 else ""
-        lines.append(f"    R{k} = r{k}.reshape(-1)")
-        lines.append(f"    B{k} = A{k}.reshape(-1)")
-        lines.append(f"    for j in range(R{k}.size):")
-        lines.append(f"        R{k}[j] = B{k}[j]{scale}")
+        red = nest.reds[k]
+        lines.append(f"    R{k} = r{k}.reshape({tuple(red)!r})")
+        head, ind = loops(order, red, "    ")
+        ix = _idx(red, iv)
+        lines += head + [f"{ind}R{k}[{ix}] = A{k}[{ix}]{scale}"]
     return "\n".join(lines) + "\n"
 
 
 def _signature(kernel):
     from numba import types
     t = {"float32": types.float32, "float64": types.float64}[kernel.dtype]
-    arrs = [types.Array(t, len(s), "C") for s in kernel.out_shapes()]
+    arrs = [types.int64, types.int64]
+    arrs += [types.Array(t, len(s), "C") for s in kernel.out_shapes()]
     # inputs typed read-only: they accept writable and read-only (residual) arrays alike
     arrs += [types.Array(t, len(s), "C", readonly=True) for s in kernel.in_shapes]
     return types.void(*arrs)
@@ -177,30 +201,63 @@ def _signature(kernel):
 
 _HEADER = '''"""A fused kernel generated by gluonlite (gluonlite.compiler.render.numba_cpu)."""
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 '''
 
 
-def compile_kernel(kernel):
-    """A compiled Numba function for ``kernel`` (from the disk cache when it is there)."""
-    parallel = int(math.prod(kernel.shape)) >= PARALLEL_MIN
+class CpuKernel:
+    """A compiled fused kernel: ``kernel(*outputs, *inputs)`` fills the outputs, split in
+    chunks of :attr:`n` rows over the workers when :attr:`step` is set (a large kernel and
+    more than one worker), else in one call. ``fn(lo, hi, *outputs, *inputs)`` is the
+    Numba function."""
+
+    __slots__ = ("fn", "n", "step")
+
+    def __init__(self, fn, n, step):
+        self.fn, self.n, self.step = fn, n, step
+
+    def __call__(self, *arrays):
+        fn = self.fn
+        if self.step is None:
+            fn(0, self.n, *arrays)
+            return
+        from ...kernels.workers import run_chunks
+        run_chunks(self.n, self.step, lambda lo, hi, _: fn(lo, hi, *arrays))
+
+
+def compile_kernel(kernel) -> CpuKernel:
+    """The compiled :class:`CpuKernel` of ``kernel`` (from the disk cache when it is
+    there)."""
+    nest = collapse(kernel)
+    pdim = split_dim(nest)
+    n = nest.shape[pdim] if pdim is not None else 1
+    step = None
+    total = int(math.prod(kernel.shape))
+    if total >= PARALLEL_MIN and n > 1:
+        from ...kernels.workers import num_workers
+        w = num_workers()
+        if w > 1:
+            row = max(1, total // n)
+            step = max(-(-n // (4 * w)), -(-CHUNK_MIN // row))
+            if step >= n:
+                step = None
     name = "kernel"
-    src = source(kernel, name, parallel)
-    digest = hashlib.sha1((src + str(parallel)).encode()).hexdigest()[:20]
+    src = source(kernel, name)
+    # the source names no dtype when the formula has no constant: the signature does
+    digest = hashlib.sha1(f"{kernel.dtype}\n{src}".encode()).hexdigest()[:20]
     with _lock:
         fn = _compiled.get(digest)
-        if fn is not None:
-            return fn
-        t0 = time.perf_counter()
-        fn, loaded = _load(src, name, digest, parallel, _signature(kernel))
-        _stats["seconds"] += time.perf_counter() - t0
-        _stats["loaded" if loaded else "compiled"] += 1
-        _compiled[digest] = fn
-        return fn
+        if fn is None:
+            t0 = time.perf_counter()
+            fn, loaded = _load(src, name, digest, _signature(kernel))
+            _stats["seconds"] += time.perf_counter() - t0
+            _stats["loaded" if loaded else "compiled"] += 1
+            _compiled[digest] = fn
+    return CpuKernel(fn, n, step)
 
 
-def _load(src, name, digest, parallel, sig):
+def _load(src, name, digest, sig):
     from numba import njit
     text = _HEADER + src
     d = cache_dir()
@@ -225,7 +282,7 @@ def _load(src, name, digest, parallel, sig):
         exec(compile(text, f"<gluonlite kernel {digest}>", "exec"), env)
         py = env[name]
         cache = False
-    disp = njit(sig, parallel=parallel, cache=cache, error_model="numpy", nogil=True)(py)
+    disp = njit(sig, cache=cache, error_model="numpy", nogil=True)(py)
     loaded = bool(cache and any(
         getattr(disp, "_cache_hits", {}).values()))
     return disp, loaded

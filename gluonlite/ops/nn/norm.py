@@ -117,6 +117,21 @@ def BatchNorm(rt, data, gamma, beta, moving_mean, moving_var, *, eps: Float = 1e
     mean and the inverse standard deviation are returned too. The moving statistics are
     updated by the backward pass (see the module docstring).
     """
+    ax = _norm_axis("BatchNorm", axis, data.ndim)
+    bshape = tuple(data.shape[ax] if i == ax else 1 for i in range(data.ndim))
+    mean, invstd, center, scale, shift = _BatchNorm_stats_fwd(
+        rt, data, gamma, beta, moving_mean, moving_var, eps=eps, fix_gamma=fix_gamma,
+        use_global_stats=use_global_stats, axis=axis, **kw)
+    x = data.astype(scale.dtype, copy=False)
+    # x - 0 is exact, so inference computes x * scale + shift
+    out = (x - center.reshape(bshape)) * scale.reshape(bshape) + shift.reshape(bshape)
+    return out.astype(data.dtype, copy=False), mean, invstd
+
+
+def _BatchNorm_stats_fwd(rt, data, gamma, beta, moving_mean, moving_var, *, eps, fix_gamma,
+                         use_global_stats, axis, **kw):
+    """BatchNorm's per-channel numbers: ``(mean, invstd, center, scale, shift)`` with
+    ``out = (x - center) * scale + shift`` (see ``_BatchNorm_stats``)."""
     name = "BatchNorm"
     _float_only(name, data)
     if kw.get("min_calib_range") is not None or kw.get("max_calib_range") is not None:
@@ -139,14 +154,50 @@ def BatchNorm(rt, data, gamma, beta, moving_mean, moving_var, *, eps: Float = 1e
         mean = xp.mean(x, axis=red)
         xc = x - mean.reshape(bshape)
         var = xp.mean(xc * xc, axis=red)
-        invstd = 1 / xp.sqrt(var + pdt.type(eps))
-        out = xc * (invstd * w).reshape(bshape) + beta.reshape(bshape)
-    else:
-        mean = moving_mean.copy()
-        invstd = 1 / xp.sqrt(moving_var + pdt.type(eps))
-        scale = invstd * w
-        out = x * scale.reshape(bshape) + (beta - mean * scale).reshape(bshape)
-    return out.astype(data.dtype, copy=False), mean, invstd.astype(pdt, copy=False)
+        return bn_coefficients(xp, pdt, mean, var, w, beta, eps, True)
+    return bn_coefficients(xp, pdt, moving_mean, moving_var, w, beta, eps, False)
+
+
+def bn_coefficients(xp, pdt, mean, var, w, beta, eps, train):
+    """``(mean, invstd, center, scale, shift)`` of BatchNorm from the statistics used
+    (batch ``mean``/``var`` in training, the moving ones otherwise), gamma or ones ``w`` and
+    ``beta``. Training normalises as ``(x - mean) * (invstd * w) + beta``; inference as
+    ``x * scale + (beta - mean * scale)`` -- MXNet's two formulas, both written
+    ``(x - center) * scale + shift`` (inference's ``center`` is 0)."""
+    invstd = 1 / xp.sqrt(var.astype(pdt, copy=False) + pdt.type(eps))
+    scale = (invstd * w).astype(pdt, copy=False)
+    if train:
+        mean = mean.astype(pdt)
+        return mean, invstd, mean.copy(), scale, beta.astype(pdt, copy=True)
+    mean = mean.copy()
+    return mean, invstd, xp.zeros_like(mean), scale, (beta - mean * scale).astype(pdt)
+
+
+def _bn_stats_shape(a, in_shapes):
+    ins, outs = _bn_shape(a, in_shapes)
+    return ins, [outs[1]] * 5
+
+
+def _bn_stats_dtype(a, in_types, n_out):
+    ins, outs = _bn_dtype(a, in_types, 3)
+    return ins, [outs[1]] * 5
+
+
+@register("_BatchNorm_stats", shape=_bn_stats_shape, dtype=_bn_stats_dtype, num_outputs=5,
+          output_names=("mean", "invstd", "center", "scale", "shift"), extra_attrs=_BN_EXTRA)
+def _BatchNorm_stats(rt, data, gamma, beta, moving_mean, moving_var, *, eps: Float = 1e-3,
+                     momentum: Float = 0.9, fix_gamma: Bool = True,
+                     use_global_stats: Bool = False, output_mean_var: Bool = False,
+                     axis: Int = 1, **kw):
+    """The per-channel part of ``BatchNorm`` (same inputs and attributes):
+    ``(mean, invstd, center, scale, shift)`` such that BatchNorm's output is
+    ``(x - center) * scale + shift`` per channel of ``axis``, and ``mean``/``invstd`` are
+    its hidden outputs. The compiler splits a BatchNorm whose output feeds an elementwise
+    operator into this and that elementwise formula, which then fuses with the operator
+    (``compiler/decompose.py``). Like BatchNorm, ``fix_gamma`` writes 1 into gamma."""
+    return _BatchNorm_stats_fwd(rt, data, gamma, beta, moving_mean, moving_var, eps=eps,
+                                fix_gamma=fix_gamma, use_global_stats=use_global_stats,
+                                axis=axis, **kw)
 
 
 @BatchNorm.gradient

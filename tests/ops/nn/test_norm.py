@@ -121,6 +121,74 @@ def test_batch_norm_inference_uses_moving_stats_and_outputs_inverse_std():
     replay("bn_output_mean_var_infer")
 
 
+@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("fix_gamma", [True, False])
+@pytest.mark.parametrize("dtype,axis", [("float32", 1), ("float64", -1)])
+def test_batch_norm_stats_rebuild_the_output_exactly(jit, train, fix_gamma, dtype, axis):
+    # the compiler splits BatchNorm into _BatchNorm_stats and (x - c) * s + t
+    from gluonlite import kernels
+    c = 3 if axis == 1 else 6
+    x, g, b, mm, mv = [nd.array(a, dtype=dtype) for a in _bn_inputs((4, 3, 5, 6), c)]
+    was = kernels.enabled()
+    kernels.set_enabled(jit)
+    try:
+        with (autograd.train_mode() if train else autograd.predict_mode()):
+            out, mean, inv = nd.BatchNorm(x, g.copy(), b, mm, mv, fix_gamma=fix_gamma,
+                                          axis=axis, output_mean_var=True)
+            g2 = g.copy()
+            st = nd._internal._BatchNorm_stats(x, g2, b, mm, mv, fix_gamma=fix_gamma,
+                                               axis=axis)
+    finally:
+        kernels.set_enabled(was)
+    m_, i_, c, s, t = [a.asnumpy() for a in st]
+    bs = [1] * 4
+    bs[axis] = -1
+    xn = x.asnumpy()
+    rebuilt = (xn - c.reshape(bs)) * s.reshape(bs) + t.reshape(bs)
+    np.testing.assert_array_equal(rebuilt, out.asnumpy())
+    np.testing.assert_array_equal(m_, mean.asnumpy())
+    np.testing.assert_array_equal(i_, inv.asnumpy())
+    if not train:
+        np.testing.assert_array_equal(c, 0)           # inference: x * scale + shift
+    if fix_gamma:
+        np.testing.assert_array_equal(g2.asnumpy(), 1)  # MXNet overwrites gamma
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("fix_gamma", [True, False])
+def test_batch_norm_stats_op(train, fix_gamma):
+    ins = _bn_inputs((4, 3, 5), 3)
+    x, g, b, mm, mv = ins
+    w = np.ones(3) if fix_gamma else g
+    if train:
+        m, v = x.mean((0, 2)), x.var((0, 2))
+        inv = 1 / np.sqrt(v + 1e-3)
+        exp = [m, inv, m, inv * w, b]
+    else:
+        inv = 1 / np.sqrt(mv + 1e-3)
+        exp = [mm, inv, np.zeros(3), inv * w, b - mm * inv * w]
+    check_op("_BatchNorm_stats", ins, {"fix_gamma": fix_gamma}, expected=exp, train=train,
+             rtol=1e-10, atol=1e-12)
+
+
+def test_batch_norm_stats_kernel_equals_reference():
+    from gluonlite import kernels
+    ins = [nd.array(a, dtype="float32") for a in _bn_inputs((8, 3, 7, 7), 3)]
+    got = {}
+    for jit in (True, False):
+        was = kernels.enabled()
+        kernels.set_enabled(jit)
+        try:
+            with autograd.train_mode():
+                got[jit] = [a.asnumpy() for a in nd._internal._BatchNorm_stats(
+                    *ins, fix_gamma=False, eps=1e-5)]
+        finally:
+            kernels.set_enabled(was)
+    for a, b in zip(got[True], got[False]):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6)
+
+
 def test_batch_norm_shape_and_dtype_rules():
     op = get_op("BatchNorm")
     a = op.parse_attrs({})
