@@ -30,7 +30,7 @@ ROWS = {
     "mlp-infer/1": Row("mlp", 1, False, 500, None, 0.40,
                        "the same MLP, batch 1, inference: `net(x)` then `.asnumpy()` "
                        "(PyTorch: `.numpy()` under `torch.no_grad()`)"),
-    "resnet18/64": Row("resnet18", 64, True, 1, 5, 1.0,
+    "resnet18/64": Row("resnet18", 64, True, 1, 9, 1.0,
                        "d2l Gluon ResNet-18 (CIFAR stem: Conv 64@3 pad 1 + BN + relu, no "
                        "7x7/maxpool), 3x32x32 input, batch 64, training step"),
 }

@@ -84,15 +84,34 @@ class Program:
         self.static_alloc = static_alloc
         self.fused = fusion_enabled(rt)
         self.decomposed = self.fused and decompose_enabled()
-        split = decompose if self.decomposed else (lambda graph: graph)
-        self.infer_graph = fuse(split(self.graph)) if self.fused else self.graph
-        g = self.infer_graph
-        self.infer = compile_function(g.inputs, g.eqns, g.outputs, "infer", rt, static_alloc)
+        self._infer = self._infer_graph = None
         self.need = list(need) if need is not None else [False] * len(graph.inputs)
         self.forward = self.backward = None
         self.joint = None
         if any(self.need):
             self._build_training()
+
+    @property
+    def infer_graph(self) -> Graph:
+        """The forward-only graph, fused (built on first use)."""
+        if self._infer_graph is None:
+            g = self.graph
+            if self.fused:
+                g = fuse(decompose(g) if self.decomposed else g)
+            self._infer_graph = g
+        return self._infer_graph
+
+    @property
+    def infer(self):
+        """``infer(rt, *inputs) -> outputs``, compiled on first use: a training program
+        whose inputs need gradients runs ``forward`` instead, and compiling (and, with
+        ``static_alloc``, allocating buffers for) a program it never runs would cost time
+        and memory."""
+        if self._infer is None:
+            g = self.infer_graph
+            self._infer = compile_function(g.inputs, g.eqns, g.outputs, "infer", self.rt,
+                                           self.static_alloc)
+        return self._infer
 
     def _build_training(self):
         g = self.graph
