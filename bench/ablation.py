@@ -22,6 +22,10 @@ the parent alternates them round by round, as ``training.py`` does for framework
 reports medians and each setting's ratio to ``all on``.
 
     python bench/ablation.py --only lenet/256,resnet18/64 --rounds 7
+    python bench/ablation.py --baseline /tmp/base --settings "all on"
+
+``make bench`` runs it with its defaults: the ``mlp/256``, ``lenet/256`` and ``resnet18/64``
+rows, settings ``all on``, ``no split`` and ``no fusion``, 5 rounds.
 """
 import argparse
 import json
@@ -37,6 +41,8 @@ from training import PAUSE_S, _env, _log, _tail, parse_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAINING = os.path.join(os.path.dirname(os.path.abspath(__file__)), "training.py")
+DEFAULT_ROWS = ("mlp/256", "lenet/256", "resnet18/64")
+DEFAULT_SETTINGS = ("all on", "no split", "no fusion")
 SETTINGS = {
     "all on": {},
     "no split": {"GLUONLITE_DECOMPOSE": "0"},
@@ -131,16 +137,22 @@ def report(rows, settings, samples, failures, rounds):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=7, help="alternating rounds (default 7)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="alternating rounds (default 5, with --quick 2)")
+    ap.add_argument("--quick", action="store_true", help="2 rounds (smoke test)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="print a Markdown section (the table is Markdown already)")
     ap.add_argument("--only", action="append", metavar="ROW",
-                    help="training rows to run (default: every training row)")
+                    help=f"training rows to run (default: {', '.join(DEFAULT_ROWS)})")
     ap.add_argument("--baseline", metavar="DIR",
                     help="another gluonlite checkout to run side by side (default settings)")
-    ap.add_argument("--settings", default=",".join(SETTINGS),
-                    help=f"comma-separated settings (default all of {list(SETTINGS)})")
+    ap.add_argument("--settings", default=",".join(DEFAULT_SETTINGS),
+                    help=f"comma-separated settings (default {', '.join(DEFAULT_SETTINGS)}; "
+                         f"known: {list(SETTINGS)}, or K=V+K=V)")
     args = ap.parse_args()
     try:
-        rows = [r for r in parse_rows(args.only) if ROWS[r].train]
+        rows = [r for r in parse_rows(args.only or [",".join(DEFAULT_ROWS)])
+                if ROWS[r].train]
     except ValueError as e:
         ap.error(str(e))
     settings = [s.strip() for s in args.settings.split(",") if s.strip()]
@@ -151,14 +163,22 @@ def main():
             setting_env(s)
         except ValueError as e:
             ap.error(f"--settings: {e}")
-    if args.rounds < 1:
+    rounds = args.rounds if args.rounds is not None else (2 if args.quick else 5)
+    if rounds < 1:
         ap.error("--rounds must be at least 1")
+    if not rows:
+        ap.error("--only: no training row selected")
     if args.baseline:
         if not os.path.exists(os.path.join(args.baseline, "bench", "training.py")):
             ap.error(f"--baseline: {args.baseline} has no bench/training.py")
         settings.append(BASELINE)
-    samples, failures = measure(rows, args.rounds, settings, args.baseline)
-    print(report(rows, settings, samples, failures, args.rounds))
+    samples, failures = measure(rows, rounds, settings, args.baseline)
+    text = report(rows, settings, samples, failures, rounds)
+    if args.markdown:
+        text = ("What each part of the compiler buys: gluonlite hybridized with one part "
+                "turned off, side by side in one run (`bench/ablation.py`; `no split` = "
+                "`GLUONLITE_DECOMPOSE=0`, `no fusion` = `GLUONLITE_FUSE=0`).\n\n" + text)
+    print(text)
 
 
 if __name__ == "__main__":
