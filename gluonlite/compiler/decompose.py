@@ -71,6 +71,8 @@ def _bias_split(e: Eqn, channel_axis: int):
 
 
 def _batchnorm_split(e: Eqn):
+    """``_BatchNorm_stats`` (producing BatchNorm's hidden outputs) then
+    ``(x - center) * scale + shift`` for BatchNorm ``e``."""
     x = e.ins[0]
     y, mean, invstd = e.outs
     F = IRBuilder()
