@@ -91,13 +91,17 @@ class Program:
         if any(self.need):
             self._build_training()
 
+    def _fuse_forward(self, g: Graph) -> Graph:
+        """A forward graph decomposed (unless turned off) and fused."""
+        return fuse(decompose(g) if self.decomposed else g)
+
     @property
     def infer_graph(self) -> Graph:
         """The forward-only graph, fused (built on first use)."""
         if self._infer_graph is None:
             g = self.graph
             if self.fused:
-                g = fuse(decompose(g) if self.decomposed else g)
+                g = self._fuse_forward(g)
             self._infer_graph = g
         return self._infer_graph
 
@@ -144,7 +148,7 @@ class Program:
         fwd = dce(Graph(g.inputs, joint.fwd_eqns, g.outputs + residuals))
         self.residuals = residuals
         if self.fused:
-            fwd, bwd = fuse(decompose(fwd) if self.decomposed else fwd), fuse(bwd)
+            fwd, bwd = self._fuse_forward(fwd), fuse(bwd)
         self.forward_graph, self.backward_graph = fwd, bwd
         sa = self.static_alloc
         self.forward = compile_function(fwd.inputs, fwd.eqns, fwd.outputs, "forward", self.rt,

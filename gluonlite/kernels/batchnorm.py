@@ -164,8 +164,8 @@ def _vec(v, dt):
     return np.ascontiguousarray(v, dtype=dt)
 
 
-def _stats(rt, name, data, gamma, beta, moving_mean, moving_var, eps, fix_gamma,
-           use_global_stats, axis, kw):
+def _stats(rt, data, gamma, beta, moving_mean, moving_var, eps, fix_gamma, use_global_stats,
+           axis, kw):
     """``(x, (mean, invstd, center, scale, shift))``: the (A, C, B) view of the data and
     BatchNorm's per-channel numbers (the reference's :func:`bn_coefficients` of the
     statistics summed here), or None when the kernels decline."""
@@ -174,6 +174,7 @@ def _stats(rt, name, data, gamma, beta, moving_mean, moving_var, eps, fix_gamma,
     if kw.get("min_calib_range") is not None or kw.get("max_calib_range") is not None:
         raise MXNetError("BatchNorm: min_calib_range/max_calib_range are for quantized "
                          "BatchNorm, which gluonlite does not implement")
+    name = "BatchNorm"  # _BatchNorm_stats reports its errors as BatchNorm's, as the reference
     ax = _ref._norm_axis(name, axis, data.ndim)
     c = data.shape[ax]
     pdt = np_dtype(_ref._param_dtype(data.dtype.name))
@@ -199,30 +200,27 @@ def batch_norm_stats(rt, data, gamma, beta, moving_mean, moving_var, *, eps=1e-3
                      output_mean_var=False, axis=1, **kw):
     """``_BatchNorm_stats`` (float32/float64): the batch statistics in two float64 passes
     over the data."""
-    got = _stats(rt, "BatchNorm", data, gamma, beta, moving_mean, moving_var, eps,
-                 fix_gamma, use_global_stats, axis, kw)
+    got = _stats(rt, data, gamma, beta, moving_mean, moving_var, eps, fix_gamma,
+                 use_global_stats, axis, kw)
     return NotImplemented if got is None else got[1]
 
 
 @kernel("BatchNorm")
 def batch_norm(rt, data, gamma, beta, moving_mean, moving_var, *, eps=1e-3, momentum=0.9,
                fix_gamma=True, use_global_stats=False, output_mean_var=False, axis=1, **kw):
-    """``BatchNorm`` forward (float32/float64): batch statistics in two float64 passes and
-    the normalisation in one, or the inference scale and shift in one pass."""
-    got = _stats(rt, "BatchNorm", data, gamma, beta, moving_mean, moving_var, eps,
-                 fix_gamma, use_global_stats, axis, kw)
+    """``BatchNorm`` forward (float32/float64): batch statistics in two float64 passes (in
+    training) and ``(x - center) * scale + shift`` in one."""
+    got = _stats(rt, data, gamma, beta, moving_mean, moving_var, eps, fix_gamma,
+                 use_global_stats, axis, kw)
     if got is None:
         return NotImplemented
     x, (mean, invstd, center, scale, shift) = got
     out = np.empty(data.shape, data.dtype)
     o3 = out.reshape(x.shape)
     k = _K
-    scale, shift = _vec(scale, scale.dtype), _vec(shift, scale.dtype)
-    if rt.is_train and not use_global_stats:
-        center = _vec(center, scale.dtype)
-        _per_row(x, lambda a0, a1: k["normalize"](x, a0, a1, center, scale, shift, o3))
-    else:
-        _per_row(x, lambda a0, a1: k["affine"](x, a0, a1, scale, shift, True, o3))
+    center, scale, shift = (_vec(v, scale.dtype) for v in (center, scale, shift))
+    # inference's center is 0 and x - 0 is exact: one loop computes both modes' formula
+    _per_row(x, lambda a0, a1: k["normalize"](x, a0, a1, center, scale, shift, o3))
     return out, mean, invstd
 
 

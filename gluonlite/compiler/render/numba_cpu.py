@@ -164,17 +164,16 @@ def source(kernel, name: str) -> str:
     # calls split the first dimension that no reduction reduces (so no two calls write one
     # reduced element); loops stay in memory order, that one restricted to lo:hi
     pdim = split_dim(nest)
-    order = list(range(nd))
 
-    def loops(dims, shape, ind):
+    def loops(shape, ind):
         out = []
-        for d in dims:
+        for d in range(nd):
             rng = "lo, hi" if d == pdim else str(shape[d])
             out.append(f"{ind}for {iv[d]} in range({rng}):")
             ind += "    "
         return out, ind
 
-    head, ind = loops(order, nest.shape, "    ")
+    head, ind = loops(nest.shape, "    ")
     lines += head + [ind + b for b in body]
     for k, (_, axes, mean, _) in enumerate(kernel.reductions):
         count = 1
@@ -183,7 +182,7 @@ def source(kernel, name: str) -> str:
         scale = f" / {float(count)!r}" if mean and count != 1 else ""
         red = nest.reds[k]
         lines.append(f"    R{k} = r{k}.reshape({tuple(red)!r})")
-        head, ind = loops(order, red, "    ")
+        head, ind = loops(red, "    ")
         ix = _idx(red, iv)
         lines += head + [f"{ind}R{k}[{ix}] = A{k}[{ix}]{scale}"]
     return "\n".join(lines) + "\n"
