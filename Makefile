@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATASET := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup dataset test demo bench clean
+.PHONY: setup dataset test soak demo bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ dataset:
 
 test: setup dataset
 	$(PY) -m pytest -q
+
+# The long soaks (marked `slow`): thread hammering, orphaned workers, many batch sizes, ...
+soak: setup dataset
+	$(PY) -m pytest -q --runslow -m slow
 
 demo: setup dataset
 	$(PY) examples/train_fashion_mnist_lenet.py

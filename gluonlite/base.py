@@ -9,12 +9,23 @@ import numbers
 
 import numpy as np
 
-__all__ = ["MXNetError", "mx_real_t", "numeric_types", "integer_types", "string_types",
+__all__ = ["MXNetError", "FileFormatError", "mx_real_t", "numeric_types", "integer_types", "string_types",
            "np_dtype", "dtype_name", "DTYPE_TO_FLAG", "FLAG_TO_DTYPE"]
 
 
 class MXNetError(RuntimeError):
     """Error raised by operators and the runtime (MXNet's ``mxnet.base.MXNetError``)."""
+
+
+class FileFormatError(MXNetError):
+    """A file (or cache entry) that gluonlite read is not valid: corrupt, truncated, crafted,
+    or of another model. The message names the file and what is wrong with it.
+
+    Every reader of files from outside (``nd.load``, ``load_parameters``, ``-symbol.json``,
+    optimizer-state files, RecordIO indexes) raises this one type for bad content, so
+    ``except mx.base.FileFormatError`` catches them all; it subclasses ``MXNetError`` as
+    MXNet's readers raised that.
+    """
 
 
 #: MXNet's default real type.

@@ -22,7 +22,17 @@ def _seed():
     yield
 
 
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="also run tests marked slow (long soaks; `make soak`)")
+
+
 def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--runslow"):
+        skip_slow = pytest.mark.skip(reason="slow soak: run with --runslow (make soak)")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip_slow)
     try:
         import cupy  # noqa: F401
         has_gpu = cupy.cuda.runtime.getDeviceCount() > 0
