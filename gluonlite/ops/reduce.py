@@ -7,6 +7,8 @@ every axis *not* listed; reducing to a scalar gives shape ``(1,)``, not ``()``;
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..base import MXNetError
 from .attrs import Bool, Int, OptInt, OptShape, Shape, OptDType
 from .registry import register, forward_shape, dtype_fixed, ZERO_GRAD
@@ -221,12 +223,33 @@ def norm(rt, data, *, ord: Int = 2, axis: OptShape = None, out_dtype: OptDType =
     if ord not in (1, 2):
         raise MXNetError(f"norm: ord must be 1 or 2, got {ord}")
     axes = reduce_axes(data.ndim, axis, False)
-    if ord == 2:
-        r = xp.sqrt(xp.sum(data * data, axis=axes, keepdims=keepdims))
+    out_dtype = out_dtype or data.dtype
+    if data.dtype.kind != "f":
+        data = data.astype(np.float64)  # integers: |x| and x*x would wrap around
+    if ord == 1:
+        # float64 partial sums: float16/float32 ones lose precision (MXNet accumulates
+        # float16 in float32); a sum of |x| only overflows when the norm itself does
+        r = xp.sum(xp.abs(data), axis=axes, keepdims=keepdims, dtype=np.float64)
     else:
-        r = xp.sum(xp.abs(data), axis=axes, keepdims=keepdims)
-    r = r.astype(out_dtype or data.dtype)
-    return _finish(r, keepdims)
+        r = _l2(xp, data, axes, keepdims)
+    return _finish(r.astype(out_dtype), keepdims)
+
+
+def _l2(xp, data, axes, keepdims):
+    """The L2 norm over ``axes`` without overflow or underflow of the squares (MXNet's
+    ``nrm2`` reducer scales, so float16 [300, 400] gives 500, float32 [1e20, 1e20] gives
+    1.414e20)."""
+    if data.dtype != np.float64 or data.size == 0:
+        # squares of float16/float32 values fit float64's range with room for the sum
+        w = data.astype(np.float64)
+        return xp.sqrt(xp.sum(w * w, axis=axes, keepdims=keepdims))
+    # float64: divide each slice by its largest |x| (as LAPACK's nrm2); slices of zeros,
+    # inf or nan are left unscaled so that they give 0, inf and nan
+    a = xp.abs(data)
+    m = xp.max(a, axis=axes, keepdims=True)
+    scale = xp.where((m > 0) & xp.isfinite(m), m, 1.0)
+    r = xp.sqrt(xp.sum(xp.square(a / scale), axis=axes, keepdims=keepdims))
+    return r * (scale if keepdims else scale.reshape(r.shape))
 
 
 @norm.gradient
@@ -236,7 +259,9 @@ def _(F, a, ins, outs, ogs, need):
     g = _unreduce(F, ogs[0], x, ua)
     if a["ord"] == 1:
         return (g * F.sign(x),)
-    return (g * x / _unreduce(F, outs[0], x, ua),)
+    # x / norm first: g * x can overflow where the gradient itself does not. At x = 0 the
+    # gradient is 0/0 = nan, as MXNet's (its backward is ograd * data / out too)
+    return (g * (x / _unreduce(F, outs[0], x, ua)),)
 
 
 # --- argmax / argmin -----------------------------------------------------------------------------

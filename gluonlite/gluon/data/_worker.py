@@ -8,9 +8,15 @@ and ``random`` from the iteration's base seed and the task number: workers never
 random stream, and ``mx.random.seed`` makes the batches (random augmentations included)
 reproducible whichever worker computes them. An exception in a worker comes back with the
 worker's traceback text and is re-raised in the parent with that text as its cause.
+
+A worker exits when the process that started it dies, even by SIGKILL: on Linux the kernel
+sends it SIGKILL (``PR_SET_PDEATHSIG``), and everywhere a watchdog thread checks every
+``_PARENT_POLL`` seconds whether it has been re-parented. (Its task pipe never reports
+end-of-file on its own: forked siblings hold copies of the pipe's write end.)
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -18,6 +24,7 @@ import pickle
 import random as _pyrandom
 import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -29,6 +36,9 @@ __all__ = ["WorkerPool", "WorkerTraceback", "DataLoaderTimeoutError", "task_seed
 
 # seconds a worker gets to finish its current task once the pool shuts down
 _GRACE = 1.0
+# seconds between a worker's checks that its parent is alive
+_PARENT_POLL = 1.0
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class WorkerTraceback(Exception):
@@ -76,9 +86,51 @@ def _pack_error(exc, wid):
     return blob, type(exc).__qualname__, message, text, wid, os.getpid()
 
 
-def _worker_loop(wid, dataset, batchify_fn, base_seed, stop, task_conn, result_conn):
-    """Run tasks ``(task, indices, segment name)`` until the pipe closes or ``stop`` is set."""
+def _parent_gone(parent_pid):
+    """True once the process ``parent_pid`` that started this worker has died."""
+    if sys.platform == "win32":
+        # no re-parenting on Windows: wait on the parent's process handle instead
+        parent = multiprocessing.parent_process()
+        return parent is not None and not parent.is_alive()
+    # a dead parent's children are re-parented (to init or a subreaper)
+    return os.getppid() != parent_pid
+
+
+def _watch_parent(parent_pid):
+    while not _parent_gone(parent_pid):
+        time.sleep(_PARENT_POLL)
+    # nobody is left to read our results or to stop us (the segments the parent named
+    # are removed by its resource tracker)
+    os._exit(1)
+
+
+def _set_pdeathsig():
+    """Ask Linux to SIGKILL this process when the thread that forked it dies; False where
+    that is not available (the watchdog thread still applies)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _die_with_parent(parent_pid, pdeathsig):
+    """Make this worker exit soon after the process ``parent_pid`` dies."""
+    if pdeathsig and sys.platform.startswith("linux"):
+        _set_pdeathsig()
+    # the parent may have died before prctl took effect: the signal would never come
+    if _parent_gone(parent_pid):
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
+                     name="DataLoader-parent-watchdog").start()
+
+
+def _worker_loop(wid, dataset, batchify_fn, base_seed, stop, task_conn, result_conn,
+                 parent_pid, pdeathsig):
+    """Run tasks ``(task, indices, segment name)`` until the pipe closes or ``stop`` is set,
+    or until the process ``parent_pid`` dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid, pdeathsig)
     while True:
         try:
             msg = task_conn.recv()
@@ -127,13 +179,17 @@ class WorkerPool:
         self._namer = _shm.Namer() if _shm.available() else None
         self._workers = []
         self._closed = False
+        # Linux's parent-death signal fires when the *thread* that forked a worker exits:
+        # only the main thread is sure to live as long as the process
+        pdeathsig = threading.current_thread() is threading.main_thread()
         try:
             for wid in range(num_workers):
                 task_r, task_w = ctx.Pipe(duplex=False)
                 res_r, res_w = ctx.Pipe(duplex=False)
                 proc = ctx.Process(
                     target=_worker_loop, name=f"DataLoader-worker-{wid}", daemon=True,
-                    args=(wid, dataset, batchify_fn, base_seed, self._stop, task_r, res_w))
+                    args=(wid, dataset, batchify_fn, base_seed, self._stop, task_r, res_w,
+                          os.getpid(), pdeathsig))
                 try:
                     proc.start()
                 except (pickle.PicklingError, TypeError, AttributeError) as e:
