@@ -15,6 +15,7 @@ import subprocess
 import numpy as np
 
 from .base import MXNetError
+from .fileio import atomic_write
 from .symbol.symbol import Symbol, _topo
 
 __all__ = ["print_summary", "plot_network", "Digraph"]
@@ -94,8 +95,7 @@ class Digraph:
     def save(self, filename=None, directory=None):
         """Write the DOT source (``<name>.gv`` by default); returns the path."""
         path = os.path.join(directory or ".", filename or f"{self.name}.gv")
-        with open(path, "w") as f:
-            f.write(self.source)
+        atomic_write(path, self.source, fn="Digraph.save")
         return path
 
     def render(self, filename=None, directory=None, view=False, cleanup=False, format=None):

@@ -5,16 +5,15 @@ from __future__ import annotations
 import hashlib
 import numbers
 import os
-import shutil
 import urllib.error
 import urllib.request
-import uuid
 import warnings
 
 import numpy as np
 
 from .. import ndarray
 from ..context import Context
+from ..fileio import AtomicFile
 from ..ndarray import NDArray
 from .block import HookHandle  # noqa: F401  (MXNet exposes it here too)
 from .parameter import shape_is_known  # noqa: F401
@@ -151,8 +150,9 @@ def replace_file(src, dst):
                       f"the download. ({e})") from e
 
 
-def _fetch(url, target, verify_ssl, timeout):
-    """Stream ``url`` into the file ``target``; raises on any failure or non-200 status."""
+def _fetch(url, out, verify_ssl, timeout):
+    """Stream ``url`` into ``out`` (an ``AtomicFile``); raises on any failure or non-200
+    status."""
     context = None
     if url.lower().startswith("https://") and not verify_ssl:
         import ssl
@@ -162,8 +162,11 @@ def _fetch(url, target, verify_ssl, timeout):
         if status is not None and url.lower().startswith(("http://", "https://")) \
                 and status != 200:
             raise RuntimeError(f"Failed downloading url {url}")
-        with open(target, "wb") as f:
-            shutil.copyfileobj(r, f, 1024 * 1024)
+        while True:
+            chunk = r.read(1024 * 1024)
+            if not chunk:
+                break
+            out.write(chunk)
 
 
 def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_ssl=True,
@@ -216,17 +219,20 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
         os.makedirs(dirname, exist_ok=True)
         attempts_left = max(retries, 1)
         while True:
-            tmp = f"{fname}.{uuid.uuid4()}"
+            out = None
             try:
                 print(f"Downloading {fname} from {url}...")
-                _fetch(url, tmp, verify_ssl, timeout)
+                # a temporary file beside fname (O_EXCL, unpredictable name), fsynced and
+                # renamed over it; leftovers of killed downloads are removed by the next one
+                out = AtomicFile(fname, fn="download")
+                _fetch(url, out, verify_ssl, timeout)
                 # another process may have finished the same download meanwhile: keep its
                 # file unless asked to overwrite (MXNet drops the new file even then)
                 if overwrite or not os.path.exists(fname) or (
                         sha1_hash and not check_sha1(fname, sha1_hash)):
-                    replace_file(tmp, fname)
+                    out.commit()
                 else:
-                    os.remove(tmp)
+                    out.discard()
                     warnings.warn(f"File {fname} exists in file system so the downloaded "
                                   "file is deleted", stacklevel=2)
                 if sha1_hash and not check_sha1(fname, sha1_hash):
@@ -235,9 +241,12 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
                         "The repo may be outdated or download may be incomplete. If the "
                         '"repo_url" is overridden, consider switching to the default repo.')
                 break
-            except Exception as e:  # retried, as MXNet does
-                if os.path.exists(tmp):
-                    os.remove(tmp)
+            except BaseException as e:
+                if out is not None:
+                    out.discard()
+                if not isinstance(e, Exception):  # Ctrl-C: stop, leaving no temporary file
+                    raise
+                # other failures are retried, as MXNet does
                 attempts_left -= 1
                 if attempts_left <= 0:
                     raise
