@@ -13,26 +13,29 @@ out chunks costs more than it saves. One thread pool for every compiled CPU kern
 second one (Numba's ``prange`` over OpenMP) kept spinning on a core after each kernel while
 the next operator's workers wanted it.
 
-Kernels are written as Python files under the kernel cache directory
-(``$GLUONLITE_CACHE_DIR``, default ``~/.cache/gluonlite``) named by a hash of their
-source, and compiled with ``cache=True``, so a second process loads the machine code
-instead of compiling again. :func:`stats` reports how many kernels were compiled or loaded
-and the seconds spent.
+Compiled kernels are cached on disk (:mod:`.diskcache`: ``$GLUONLITE_CACHE_DIR/kernels``,
+default ``~/.cache/gluonlite/kernels``), named by a hash of their source, so a second
+process loads the machine code instead of compiling again. The source is always executed
+from memory (the ``.py`` there is a readable copy); Numba's compiled code is loaded only
+from a private directory and only when its checksum holds, else recompiled. :func:`stats`
+reports how many kernels were compiled or loaded and the seconds spent;
+:func:`clear_cache` empties the disk cache.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import math
 import os
 import sys
 import threading
 import time
+import types
 
+from . import diskcache
 from .layout import collapse
 
 __all__ = ["source", "compile_kernel", "CpuKernel", "split_dim", "stats", "cache_dir",
-           "PARALLEL_MIN"]
+           "clear_cache", "PARALLEL_MIN"]
 
 # Splitting a kernel across the workers pays off from about this many elements (measured
 # on 2 cores).
@@ -46,10 +49,15 @@ _stats = {"compiled": 0, "loaded": 0, "seconds": 0.0}
 
 
 def cache_dir() -> str:
-    """Where generated kernels and their compiled code live."""
-    d = os.environ.get("GLUONLITE_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "gluonlite")
-    return os.path.join(d, "kernels")
+    """Where generated kernels and their compiled code live
+    (``$GLUONLITE_CACHE_DIR/kernels``, default ``~/.cache/gluonlite/kernels``)."""
+    return diskcache.kernel_dir()
+
+
+def clear_cache() -> int:
+    """Remove every kernel from the disk cache (:func:`cache_dir`); kernels already compiled
+    in this process stay usable. Returns the number of files removed."""
+    return diskcache.clear()
 
 
 def stats() -> dict:
@@ -257,31 +265,35 @@ def compile_kernel(kernel) -> CpuKernel:
 
 
 def _load(src, name, digest, sig):
+    """The Numba dispatcher of kernel ``name`` in ``src`` compiled for ``sig``, and whether
+    its machine code came from the disk cache."""
     from numba import njit
     text = _HEADER + src
-    d = cache_dir()
-    path = os.path.join(d, f"k_{digest}.py")
-    try:
-        os.makedirs(d, exist_ok=True)
-        if not os.path.exists(path):
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w") as f:
-                f.write(text)
-            os.replace(tmp, path)  # atomic: a concurrent process sees all or nothing
-        modname = f"gluonlite_kernel_{digest}"
-        spec = importlib.util.spec_from_file_location(modname, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = mod
-        spec.loader.exec_module(mod)
-        py = getattr(mod, name)
-        cache = True
-    except OSError:
-        # no writable cache directory: compile in memory
-        env: dict = {}
-        exec(compile(text, f"<gluonlite kernel {digest}>", "exec"), env)
-        py = env[name]
-        cache = False
-    disp = njit(sig, cache=cache, error_model="numpy", nogil=True)(py)
-    loaded = bool(cache and any(
-        getattr(disp, "_cache_hits", {}).values()))
+    # the index stamp: a full hash of what is compiled (the file name's is 80 bits)
+    stamp = hashlib.sha256(f"{sig}\n{text}".encode()).hexdigest()
+    fname = f"k_{digest}.py"
+    folder = diskcache.open_dir()
+    if folder is not None:
+        try:
+            if diskcache.sync_source(folder, fname, text):
+                diskcache.evict(folder)
+        except OSError:
+            folder = None  # full disk, read-only file system...: compile in memory
+    path = os.path.join(folder, fname) if folder else f"<gluonlite kernel {digest}>"
+    # executed from the text generated here, never imported from the file, so whatever is
+    # on disk cannot change what runs
+    modname = f"gluonlite_kernel_{digest}"
+    mod = types.ModuleType(modname)
+    mod.__file__ = path
+    exec(compile(text, path, "exec"), mod.__dict__)
+    # Numba rebuilds a cached kernel's environment by importing its module by name
+    sys.modules[modname] = mod
+    py = getattr(mod, name)
+    disp = njit(error_model="numpy", nogil=True)(py)
+    if folder is not None:
+        # what njit(cache=True) does, with a cache confined to the vetted folder
+        disp._cache = diskcache.KernelCache(py, folder, stamp, f"k_{digest}.{name}")
+    disp.compile(sig)
+    disp.disable_compile()  # as njit(sig): other argument types are an error, not a compile
+    loaded = any(getattr(disp, "_cache_hits", {}).values())
     return disp, loaded

@@ -1,0 +1,465 @@
+"""The on-disk kernel cache: a private directory that is vetted before anything in it is used.
+
+Layout: ``<root>/kernels/`` where ``<root>`` is ``$GLUONLITE_CACHE_DIR`` (default
+``~/.cache/gluonlite``). A generated kernel ``k_<digest>.py`` sits there with Numba's compiled
+code for it (``k_<digest>.kernel-0.pyXY.nbi`` index, ``.N.nbc`` data).
+
+What is promised:
+
+* **Only a private directory is used.** The root and ``kernels/`` are created with mode
+  ``0o700``; before each use both must be directories owned by the current user and not
+  writable by group or others. Otherwise nothing in them is read or written: one
+  :class:`RuntimeWarning` names the directory and why, and kernels are compiled in memory.
+  (Numba's index and data files are pickles: whoever can write them can run code in
+  this process, so they are only ever read from a directory only we can write.)
+* **A kernel's Python source is never imported from disk.** The caller execs the source
+  it generated in memory; the file on disk is a readable copy, compared byte for byte
+  and rewritten when it differs.
+* **Numba's files are sealed.** Each is written as ``magic + sha256(payload) + payload``
+  and read through ``O_NOFOLLOW`` as a regular file owned by us and not writable by
+  others; anything else (empty, truncated, garbage, another Numba version, a symlink) is
+  a cache miss: the entry is removed and the kernel recompiled and saved again. Numba's
+  own ``NUMBA_CACHE_DIR`` and locators are not consulted for these kernels.
+* **Writes are atomic.** A temporary file created with ``O_EXCL`` under an unpredictable
+  name (``mkstemp``) in the same directory, fsynced, renamed over the entry, then the
+  directory fsynced; it is removed when anything fails.
+* **The cache is bounded.** After a new kernel is written, when more than
+  ``$GLUONLITE_CACHE_MAX_FILES`` kernels (default 2000) are present the least recently
+  used ones (by the source file's mtime, touched on every load) are removed with their
+  compiled code; ``0`` turns the disk cache off. Temporary files left by killed
+  processes are removed once an hour old.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import pickle
+import stat
+import sys
+import tempfile
+import threading
+import time
+import warnings
+
+from numba.core.caching import (CompileResultCacheImpl, FunctionCache, IndexDataCacheFile,
+                                _CacheLocator)
+from numba.core.serialize import dumps as _numba_dumps
+
+__all__ = ["root_dir", "kernel_dir", "max_files", "open_dir", "check_dir", "sync_source",
+           "evict", "clear", "KernelCache", "MAX_FILES_DEFAULT"]
+
+MAX_FILES_DEFAULT = 2000
+# A temporary file this old belongs to a killed writer (a live one exists for milliseconds).
+STALE_TMP_SECONDS = 3600
+# No cache file of ours comes near this; a bigger one is not read into memory.
+MAX_FILE_BYTES = 1 << 28
+_MAGIC = b"GLKCACHE1\n"
+_TMP_SUFFIX = ".tmp"
+
+_log = logging.getLogger(__name__)
+_warned: set = set()
+_warn_lock = threading.Lock()
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class CorruptEntry(Exception):
+    """A cache file that cannot be used (internal: always handled as a cache miss)."""
+
+
+def root_dir() -> str:
+    """The cache root: ``$GLUONLITE_CACHE_DIR``, else ``~/.cache/gluonlite``."""
+    return os.environ.get("GLUONLITE_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "gluonlite")
+
+
+def kernel_dir() -> str:
+    """Where generated kernels and their compiled code live (``<root>/kernels``)."""
+    return os.path.join(root_dir(), "kernels")
+
+
+def max_files() -> int:
+    """The most kernels kept on disk: ``$GLUONLITE_CACHE_MAX_FILES`` (default 2000; 0 turns
+    the disk cache off). Raises ValueError naming the variable when it is not an integer
+    >= 0."""
+    v = os.environ.get("GLUONLITE_CACHE_MAX_FILES")
+    if v is None or v.strip() == "":
+        return MAX_FILES_DEFAULT
+    try:
+        n = int(v)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise ValueError(f"GLUONLITE_CACHE_MAX_FILES: expected an integer >= 0 (0 turns the "
+                         f"kernel disk cache off), got {v!r}")
+    return n
+
+
+def _uid():
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+def check_dir(path: str):
+    """Why ``path`` cannot hold cache files we load (a string), or None when it can: it must
+    be a directory owned by the current user that group and others cannot write."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return f"cannot stat it ({e.strerror or e})"
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a directory"
+    uid = _uid()
+    if uid is not None and st.st_uid != uid:
+        return f"it is owned by uid {st.st_uid}, not by the current user (uid {uid})"
+    if st.st_mode & 0o022:
+        return (f"it is writable by {'group' if st.st_mode & 0o020 else 'others'} "
+                f"(mode {stat.S_IMODE(st.st_mode):o})")
+    return None
+
+
+def _warn_once(path: str, reason: str) -> None:
+    with _warn_lock:
+        if (path, reason) in _warned:
+            return
+        _warned.add((path, reason))
+    warnings.warn(
+        f"gluonlite kernel cache: not using {path!r}: {reason}. Kernels are compiled in "
+        f"memory without a disk cache. Make the directory private (chmod 700) and clear it "
+        f"(gluonlite.compiler.render.numba_cpu.clear_cache()), or set GLUONLITE_CACHE_DIR to "
+        f"a private directory.", RuntimeWarning, stacklevel=2)
+
+
+def open_dir():
+    """The vetted kernel directory, created (mode 0o700) when missing; None when the disk
+    cache is off or the root or kernel directory fails :func:`check_dir` (one warning per
+    directory and reason) or cannot be created."""
+    if max_files() == 0:
+        return None
+    root = root_dir()
+    d = os.path.join(root, "kernels")
+    for p in (root, d):
+        try:
+            os.makedirs(p, mode=0o700, exist_ok=True)
+        except OSError as e:
+            _warn_once(p, f"cannot create it ({e.strerror or e})")
+            return None
+        reason = check_dir(p)
+        if reason is not None:
+            _warn_once(p, reason)
+            return None
+    return d
+
+
+def read_trusted(path: str):
+    """The bytes of ``path``, or None when it does not exist. Raises :class:`CorruptEntry`
+    unless it is a regular file (not a symlink) owned by the current user, not writable
+    by group or others, and under :data:`MAX_FILE_BYTES`."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as e:  # ELOOP for a symlink, EACCES, ...
+        raise CorruptEntry(f"{path}: cannot open it ({e.strerror or e})") from e
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        uid = _uid()
+        if not stat.S_ISREG(st.st_mode):
+            raise CorruptEntry(f"{path}: not a regular file")
+        if uid is not None and st.st_uid != uid:
+            raise CorruptEntry(f"{path}: owned by uid {st.st_uid}, not the current user")
+        if st.st_mode & 0o022:
+            raise CorruptEntry(f"{path}: writable by group or others")
+        if st.st_size > MAX_FILE_BYTES:
+            raise CorruptEntry(f"{path}: {st.st_size} bytes, more than a cache file holds")
+        return f.read(MAX_FILE_BYTES + 1)
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # a file system that cannot fsync a directory
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data``: a private (0o600) ``O_EXCL`` temporary file in the same
+    directory, fsynced and renamed over it (a symlink at ``path`` is replaced, never
+    followed), then the directory fsynced; the temporary file is removed on failure."""
+    folder, base = os.path.split(path)
+    # unlike gluonlite.fileio.AtomicFile (user files: write through symlinks, keep modes)
+    # a cache entry is always a fresh private file
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=_TMP_SUFFIX, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def sync_source(folder: str, fname: str, text: str) -> bool:
+    """Make ``folder/fname`` hold exactly ``text`` (rewritten atomically when missing or
+    different, e.g. truncated, tampered with or a symlink) and mark it used now. Returns
+    True when it was written (a new entry: the caller then runs :func:`evict`)."""
+    path = os.path.join(folder, fname)
+    data = text.encode("utf-8")
+    try:
+        ok = read_trusted(path) == data
+    except CorruptEntry:
+        ok = False
+    if ok:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # least recently used is judged by this mtime
+        return False
+    if os.path.lexists(path):
+        # a damaged source: its compiled code is suspect too
+        _log.warning("gluonlite kernel cache: %s does not match its kernel; replacing it",
+                     path)
+        _drop_group(folder, _group(fname))
+    write_atomic(path, data)
+    return True
+
+
+def _group(name: str):
+    """The kernel an entry name belongs to (``k_<digest>``), or None."""
+    if name.startswith("k_"):
+        return name.split(".", 1)[0]
+    return None
+
+
+def _drop_group(folder: str, group: str) -> None:
+    with contextlib.suppress(OSError):
+        for e in os.scandir(folder):
+            if _group(e.name) == group:
+                _remove(e.path)
+
+
+def evict(folder: str, keep: int | None = None) -> int:
+    """Remove the least recently used kernels of ``folder`` (source and compiled code) until
+    at most ``keep`` (default :func:`max_files`) remain, and temporary files older than
+    :data:`STALE_TMP_SECONDS`. Returns the number of kernels removed."""
+    keep = max_files() if keep is None else keep
+    groups: dict = {}
+    stamps: dict = {}
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        try:
+            if e.name.startswith(".") and e.name.endswith(_TMP_SUFFIX):
+                if now - e.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS:
+                    _remove(e.path)
+                continue
+            g = _group(e.name)
+            if g is None:
+                continue
+            groups.setdefault(g, []).append(e.path)
+            if e.name == g + ".py":
+                stamps[g] = e.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue  # removed meanwhile by another process
+    # compiled code whose source is gone counts as least recently used
+    order = sorted(groups, key=lambda g: stamps.get(g, 0.0))
+    n_drop = max(0, len(order) - keep)
+    for g in order[:n_drop]:
+        for p in groups[g]:
+            _remove(p)
+    return n_drop
+
+
+def clear(folder: str | None = None) -> int:
+    """Remove every kernel (and leftover temporary file) from ``folder`` (default
+    :func:`kernel_dir`), and the compiled code that gluonlite before this cache kept in
+    its ``__pycache__``; the directory itself stays. Only a directory owned by the
+    current user is touched (it may be group/world-writable: clearing it is part of the
+    fix). Returns the number of files removed."""
+    folder = kernel_dir() if folder is None else folder
+    n = 0
+    for d in (folder, os.path.join(folder, "__pycache__")):
+        try:
+            st = os.stat(d)
+        except FileNotFoundError:
+            continue
+        uid = _uid()
+        if uid is not None and st.st_uid != uid:
+            raise PermissionError(f"clear_cache: {d!r} is owned by uid {st.st_uid}, not by "
+                                  f"the current user; not touching it")
+        for e in os.scandir(d):
+            if _group(e.name) is None and not (e.name.startswith(".") and
+                                               e.name.endswith(_TMP_SUFFIX)):
+                continue  # not a cache file: leave it
+            if e.is_dir(follow_symlinks=False):
+                continue
+            try:
+                os.unlink(e.path)
+                n += 1
+            except FileNotFoundError:
+                pass
+    return n
+
+
+def _seal(payload: bytes) -> bytes:
+    return _MAGIC + hashlib.sha256(payload).digest() + payload
+
+
+def _unseal(blob: bytes, path: str) -> bytes:
+    head = len(_MAGIC) + 32
+    if len(blob) < head or not blob.startswith(_MAGIC):
+        raise CorruptEntry(f"{path}: not a gluonlite cache file (empty, truncated or foreign)")
+    payload = blob[head:]
+    if hashlib.sha256(payload).digest() != blob[len(_MAGIC):head]:
+        raise CorruptEntry(f"{path}: checksum mismatch (truncated or damaged)")
+    return payload
+
+
+class _Locator(_CacheLocator):
+    """One vetted directory; the source stamp is a hash of the kernel's source text."""
+
+    def __init__(self, folder, stamp, py_file):
+        self._folder, self._stamp, self._py_file = folder, stamp, py_file
+
+    def ensure_cache_path(self):
+        reason = check_dir(self._folder)
+        if reason is not None:
+            raise OSError(f"{self._folder}: {reason}")
+
+    def get_cache_path(self):
+        return self._folder
+
+    def get_source_stamp(self):
+        return self._stamp
+
+    def get_disambiguator(self):
+        return "0"
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        return None  # never chosen by Numba's own locator search
+
+
+class _Impl(CompileResultCacheImpl):
+    def __init__(self, py_func, locator, fullname):
+        # Numba's __init__ searches its locators (NUMBA_CACHE_DIR, __pycache__, ~/.cache):
+        # skipped, the one directory is ours
+        self._lineno = py_func.__code__.co_firstlineno
+        self._locator = locator
+        self._filename_base = self.get_filename_base(fullname, getattr(sys, "abiflags", ""))
+
+
+class _SealedFile(IndexDataCacheFile):
+    """Numba's index/data files, sealed with a checksum and read only when trusted."""
+
+    def _version_bytes(self):
+        return str(self._version).encode() + b"\n"
+
+    def _load_index(self):
+        try:
+            blob = read_trusted(self._index_path)
+            if blob is None:
+                return {}
+            payload = _unseal(blob, self._index_path)
+            ver = self._version_bytes()
+            if not payload.startswith(ver):
+                return {}  # another Numba's index: unpickling it could fail; recompile
+            stamp, overloads = pickle.loads(payload[len(ver):])
+            if not isinstance(overloads, dict):
+                raise CorruptEntry(f"{self._index_path}: malformed index")
+        except Exception as e:  # noqa: BLE001 - any unusable index is a cache miss
+            _log.warning("gluonlite kernel cache: dropping %s: %s", self._index_path, e)
+            _remove(self._index_path)
+            return {}
+        return overloads if stamp == self._source_stamp else {}
+
+    def _save_index(self, overloads):
+        payload = self._version_bytes() + self._dump((self._source_stamp, overloads))
+        write_atomic(self._index_path, _seal(payload))
+
+    def _load_data(self, name):
+        path = self._data_path(name)
+        blob = read_trusted(path)
+        if blob is None:
+            raise FileNotFoundError(path)
+        return pickle.loads(_unseal(blob, path))
+
+    def _save_data(self, name, data):
+        write_atomic(self._data_path(name), _seal(self._dump(data)))
+
+    def _dump(self, obj):
+        return _numba_dumps(obj)
+
+    def load(self, key):
+        overloads = self._load_index()
+        name = overloads.get(key)
+        if name is None:
+            return None
+        try:
+            return self._load_data(name)
+        except FileNotFoundError:
+            return None  # evicted by another process meanwhile
+        except Exception as e:  # noqa: BLE001 - a damaged entry is a miss, never an error
+            self.discard(name, e)
+            return None
+
+    def discard(self, name, why) -> None:
+        """Remove the index and data file ``name`` (None: only the index)."""
+        _log.warning("gluonlite kernel cache: dropping %s: %s",
+                     self._data_path(name) if name else self._index_path, why)
+        _remove(self._index_path)
+        if name:
+            _remove(self._data_path(name))
+
+
+class KernelCache(FunctionCache):
+    """Numba's per-function cache for a generated kernel, confined to a vetted directory.
+
+    ``KernelCache(py_func, folder, stamp, fullname)``: ``folder`` is from
+    :func:`open_dir`, ``stamp`` a hash of the kernel's source (a changed source never
+    loads stale code), ``fullname`` the entry's file-name base (``k_<digest>.kernel``).
+    A load that fails in any way is a miss; a save that fails is logged and skipped.
+    """
+
+    def __init__(self, py_func, folder, stamp, fullname):
+        # FunctionCache.__init__ would run Numba's locator search; set up the same state
+        self._name = repr(py_func)
+        self._py_func = py_func
+        self._impl = _Impl(py_func, _Locator(folder, stamp, py_func.__code__.co_filename),
+                           fullname)
+        self._cache_path = folder
+        self._cache_file = _SealedFile(cache_path=folder,
+                                       filename_base=self._impl.filename_base,
+                                       source_stamp=stamp)
+        self.enable()
+
+    def load_overload(self, sig, target_context):
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception as e:  # noqa: BLE001 - e.g. code that no longer rebuilds
+            self._cache_file.discard(None, e)
+            return None
+
+    def save_overload(self, sig, data):
+        try:
+            super().save_overload(sig, data)
+        except Exception as e:  # noqa: BLE001 - a full disk must not fail the compile
+            _log.warning("gluonlite kernel cache: could not save %s in %s: %s",
+                         self._impl.filename_base, self._cache_path, e)
+
