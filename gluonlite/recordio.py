@@ -28,7 +28,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .base import MXNetError
+from .base import FileFormatError, MXNetError
 
 __all__ = ["MXRecordIO", "MXIndexedRecordIO", "IRHeader", "pack", "unpack", "pack_img",
            "unpack_img"]
@@ -289,23 +289,23 @@ class MXRecordIO:
             if not head:
                 if parts is None:
                     return None
-                raise MXNetError(f"Invalid RecordIO File {self.uri!r}: the file ends inside "
-                                 f"a record split in parts (at byte {at})")
+                raise FileFormatError(f"Invalid RecordIO File {self.uri!r}: the file ends "
+                                      f"inside a record split in parts (at byte {at})")
             if len(head) != 8:
-                raise MXNetError(f"Invalid RecordIO File {self.uri!r}: truncated record "
-                                 f"header at byte {at}")
+                raise FileFormatError(f"Invalid RecordIO File {self.uri!r}: truncated record "
+                                      f"header at byte {at}")
             magic, lrec = _HEAD.unpack(head)
             if magic != _MAGIC:
-                raise MXNetError(f"Invalid RecordIO File {self.uri!r}: no magic number at "
-                                 f"byte {at} (found 0x{magic:08x}); not a RecordIO file, or "
-                                 "the position is not the start of a record")
+                raise FileFormatError(f"Invalid RecordIO File {self.uri!r}: no magic number "
+                                      f"at byte {at} (found 0x{magic:08x}); not a RecordIO "
+                                      "file, or the position is not the start of a record")
             cflag, n = lrec >> _LEN_BITS, lrec & _LEN_MASK
             padded = (n + 3) & ~3
             data = f.read(padded) if padded else b""
             if len(data) != padded:
-                raise MXNetError(f"Invalid RecordIO File {self.uri!r}: the record at byte "
-                                 f"{at} declares {n} bytes but the file ends after "
-                                 f"{len(data)}")
+                raise FileFormatError(f"Invalid RecordIO File {self.uri!r}: the record at "
+                                      f"byte {at} declares {n} bytes but the file ends after "
+                                      f"{len(data)}")
             if padded != n:
                 data = data[:n]
             if cflag == 0 or cflag == 3:
@@ -383,12 +383,19 @@ class MXIndexedRecordIO(MXRecordIO):
 
     def _load_index(self):
         try:
-            with open(self.idx_path, "r") as f:
-                lines = f.read().splitlines()
+            with open(self.idx_path, "rb") as f:
+                raw = f.read()
         except FileNotFoundError:
             raise MXNetError(f"MXIndexedRecordIO: index file {self.idx_path!r} not found "
                              f"(needed to read {self.uri!r})") from None
-        for no, line in enumerate(lines, 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw.count(b"\n", 0, e.start) + 1
+            raise FileFormatError(f"MXIndexedRecordIO: index file {self.idx_path!r} is not "
+                                  f"a valid index: line {line} is not UTF-8 text (byte "
+                                  f"0x{raw[e.start]:02x} at offset {e.start})") from None
+        for no, line in enumerate(text.splitlines(), 1):
             line = line.strip()
             if not line:
                 continue
@@ -398,9 +405,12 @@ class MXIndexedRecordIO(MXRecordIO):
                     raise ValueError("expected 'key<TAB>offset'")
                 key = self.key_type(fields[0])
                 pos = int(fields[1])
-            except (ValueError, TypeError) as e:
-                raise MXNetError(f"MXIndexedRecordIO: line {no} of index file "
-                                 f"{self.idx_path!r} is malformed ({line!r}): {e}") from None
+                if not 0 <= pos < 1 << 63:
+                    raise ValueError(f"the offset {pos} is not a byte offset")
+            except (ValueError, TypeError, OverflowError) as e:
+                raise FileFormatError(f"MXIndexedRecordIO: line {no} of index file "
+                                      f"{self.idx_path!r} is malformed ({line[:80]!r}): "
+                                      f"{e}") from None
             self.idx[key] = pos
             self.keys.append(key)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from ..base import MXNetError
 from . import memplan
 from .lower import Lowering, Writes, lower
 
@@ -70,6 +71,7 @@ def generate(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
     input_ids = {v.id for v in inputs}
 
     lines = [f"def {name}(rt{''.join(', ' + names[v.id] for v in inputs)}):"]
+    owner = [None]  # per line: (operator name, node name, input value names) or None
     for b, (shape, dt) in enumerate(plan.buffers):
         if static_alloc:
             env[f"B{b}"] = rt.xp.empty(shape, dt)
@@ -88,6 +90,8 @@ def generate(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
 
     for k, e in enumerate(eqns):
         expr = exprs[k]
+        owner.extend([None] * (len(lines) - len(owner)))
+        first = len(lines)
         if isinstance(expr, Writes):
             outs = name_outs(e)
             for v, n in zip(e.outs, outs):
@@ -115,6 +119,8 @@ def generate(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
             outs = name_outs(e)
             target = outs[0] if len(outs) == 1 else ", ".join(outs)
             lines.append(f"    {target} = {expr}")
+        tag = (e.op.name, e.name, [ref(v) for v in e.ins])
+        owner.extend([tag] * (len(lines) - first))
         dead = [names[v.id] for v in dict.fromkeys(e.ins)
                 if last.get(v.id) == k and v.id not in out_ids and v.id not in input_ids
                 and v.const is None]
@@ -123,7 +129,38 @@ def generate(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
             lines.append(f"    del {', '.join(dead)}")
     rets = [ref(v) for v in outputs]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
-    return "\n".join(lines) + "\n", env, plan
+    owner.extend([None] * (len(lines) - len(owner)))
+    # The body runs inside try/except (free in CPython 3.11 until something raises) so an
+    # operator failing at run time, e.g. on a batch of 0 rows, is named as imperative
+    # calls name it instead of surfacing as a bare NumPy error from generated code.
+    body = ["    " + ln for ln in lines[1:]]
+    where = {i + 3: tag for i, tag in enumerate(owner[1:]) if tag is not None}
+    env["_GL_ERRORS"] = _WRAPPED
+    env["_gl_op_error"] = lambda err: _op_error(err, where)
+    src = "\n".join([lines[0], "    try:"] + body + [
+        "    except _GL_ERRORS as _gl_err:",
+        "        _gl_named = _gl_op_error(_gl_err)",
+        "        if _gl_named is _gl_err:",
+        "            raise",
+        "        raise _gl_named from _gl_err"]) + "\n"
+    return src, env, plan
+
+
+# what imperative ``invoke`` reports as ``MXNetError`` naming the operator
+_WRAPPED = (ValueError, TypeError, ZeroDivisionError, OverflowError)
+
+
+def _op_error(err, where):
+    """``err`` raised in a compiled function, as ``MXNetError`` naming the operator of the
+    line that raised it (``err`` itself when the line is not an operator's)."""
+    tb = err.__traceback__
+    tag = where.get(tb.tb_lineno) if tb is not None else None
+    if tag is None:
+        return err
+    opname, node, args = tag
+    local = tb.tb_frame.f_locals
+    shapes = ", ".join(str(tuple(getattr(local.get(a), "shape", ()))) for a in args)
+    return MXNetError(f"{opname}: {err} (hybridized node {node!r}; input shapes: {shapes})")
 
 
 def compile_function(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):

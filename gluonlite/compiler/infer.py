@@ -55,8 +55,13 @@ def infer_shapes(graph, max_passes=4):
     return graph
 
 
-def infer_dtypes(graph, max_passes=4):
-    """Fill ``Var.dtype`` (numpy dtype names) wherever it can be determined (in place)."""
+def infer_dtypes(graph, max_passes=4, check=False):
+    """Fill ``Var.dtype`` (numpy dtype names) wherever it can be determined (in place).
+
+    With ``check``, an operator whose inputs must share a dtype but do not raises the
+    error the same call raises imperatively (a hybridized block fed float64 data with
+    float32 weights fails as it does unhybridized, instead of computing in float64).
+    """
     for _ in range(max_passes):
         changed = False
         for e in graph.eqns:
@@ -72,4 +77,20 @@ def infer_dtypes(graph, max_passes=4):
                     changed = True
         if not changed:
             break
+    if check:
+        for e in graph.eqns:
+            _check_same_dtype(e)
     return graph
+
+
+def _check_same_dtype(e):
+    """Imperative ``invoke``'s dtype check, on an equation's inferred input dtypes."""
+    op = e.op
+    chk = [i for i in op._dtype_checked if i < len(e.ins)]
+    dts = [e.ins[i].dtype for i in chk]
+    if len(chk) < 2 or None in dts or all(d == dts[0] for d in dts):
+        return
+    names = op.input_names if op.variadic is None else [f"arg{i}" for i in range(len(e.ins))]
+    parts = ", ".join(f"'{names[i]}' {d}" for i, d in zip(chk, dts))
+    raise MXNetError(f"{op.name}: inputs must have the same dtype, got {parts}; convert "
+                     "with .astype(...)")

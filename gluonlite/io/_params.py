@@ -7,11 +7,11 @@ and reject the rest early.
 """
 from __future__ import annotations
 
-import ast
 import numbers
 import os
 
 from ..base import MXNetError
+from ..ops.attrs import brief_repr, literal
 
 __all__ = []
 
@@ -72,9 +72,10 @@ def as_bool(owner, name, v):
 def as_shape(owner, name, v, ndim=None):
     if isinstance(v, str):
         try:
-            v = ast.literal_eval(v.strip())
-        except (ValueError, SyntaxError):
-            raise MXNetError(f"{owner}: invalid shape {v!r} for parameter {name}") from None
+            v = literal(v, "a shape")
+        except ValueError:
+            raise MXNetError(f"{owner}: invalid shape {brief_repr(v)} for parameter "
+                             f"{name}") from None
     if isinstance(v, numbers.Integral) and not isinstance(v, bool):
         v = (v,)
     if (not isinstance(v, (tuple, list)) or not v

@@ -15,6 +15,7 @@ from ..autograd import Node, VarNode, _st
 from ..base import MXNetError, np_dtype
 from ..context import Context, current_context
 from ..ops import get_op
+from ..ops.creation import allocating, check_alloc
 
 __all__ = ["NDArray", "invoke", "array", "empty"]
 
@@ -613,7 +614,10 @@ def empty(shape, ctx=None, dtype=None):
         shape = (int(shape),)
     ctx = ctx or current_context()
     xp = ctx._runtime(False).xp
-    return NDArray(xp.zeros(tuple(shape), np_dtype(dtype)), ctx)
+    dt = np_dtype(dtype)
+    shape = check_alloc("empty", shape, dt)
+    with allocating("empty", shape, dt):
+        return NDArray(xp.zeros(shape, dt), ctx)
 
 
 def _bind_ops():

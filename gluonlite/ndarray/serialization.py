@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import stat
 import struct
 
 import numpy as np
 
-from ..base import DTYPE_TO_FLAG, FLAG_TO_DTYPE, MXNetError
+from ..base import DTYPE_TO_FLAG, FLAG_TO_DTYPE, FileFormatError, MXNetError
 from ..context import cpu, gpu, num_gpus
+from ..fileio import atomic_write
 from .ndarray import NDArray, _to_device
 
 __all__ = ["save", "load", "load_frombuffer"]
@@ -47,6 +47,8 @@ _GPU = 2
 # dimension count but garbage (or a magic number of a format we do not know).
 _MAX_LEGACY_NDIM = 64
 _UNSUPPORTED_FLAGS = {12: "bfloat16"}
+_MAX_NDIM = 64                 # NumPy's limit
+_MAX_BYTES = np.iinfo(np.intp).max
 
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
@@ -160,39 +162,13 @@ def _chunks(arrays, names, magic):
 
 
 def _atomic_write(path, fname, chunks):
-    """Write ``chunks`` to ``path`` through a temporary file renamed over it at the end."""
-    # Write through a symlink to its target, as a plain open() would.
-    target = os.path.realpath(path) if os.path.islink(path) else path
-    if os.path.isdir(target):
-        raise MXNetError(f"nd.save: cannot write {fname!r}: it is a directory")
-    folder, base = os.path.split(os.path.abspath(target))
-    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    """Write ``chunks`` to ``path`` with the shared atomic writer (``gluonlite.fileio``):
+    a failed save leaves the old file as it was and no temporary file behind."""
     try:
-        # os.open with 0o666 lets the umask decide the mode, as for any newly created file.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666)
+        atomic_write(path, chunks, fn="nd.save")
     except OSError as e:
-        raise MXNetError(f"nd.save: cannot write {fname!r}: {e.strerror} (could not create "
-                         f"a file in {folder!r})") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for c in chunks:
-                f.write(c)
-            f.flush()
-            os.fsync(f.fileno())
-        try:  # an overwritten file keeps its permissions
-            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-        except OSError:
-            pass
-        os.replace(tmp, target)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise MXNetError(f"nd.save: cannot write {fname!r}: {e.strerror or e}") from e
-        raise
+        # nd.save has always reported unwritable files as MXNetError, as MXNet does
+        raise MXNetError(str(e.strerror if e.errno is not None else e)) from e
 
 
 def _check_fname(fname, fn):
@@ -220,9 +196,11 @@ def load(fname):
     CPU context (any id, pinned or shared memory) load on ``cpu(0)``, as in MXNet; arrays
     saved from ``gpu(i)`` load on ``gpu(i)`` when GPUs are visible, else on ``cpu(0)``.
 
-    Raises ``MXNetError`` naming the file and what is wrong for files that cannot be read:
-    not MXNet NDArray files, truncated ones, and ones holding sparse arrays or bfloat16
-    data, which gluonlite cannot represent.
+    Raises :class:`~gluonlite.base.FileFormatError` (an ``MXNetError``) naming the file
+    and what is wrong for files that cannot be read: not MXNet NDArray files, truncated or
+    corrupt ones, and ones holding sparse arrays or bfloat16 data, which gluonlite cannot
+    represent. A corrupt size field is checked against the file's size before anything is
+    allocated.
     """
     path = _check_fname(fname, "nd.load")
     try:
@@ -269,7 +247,11 @@ class _Reader:
 
     # --- primitives ----------------------------------------------------------------------
     def fail(self, msg):
-        raise MXNetError(f"nd.load: {self.what} is not a valid MXNet NDArray file: {msg}")
+        raise FileFormatError(f"nd.load: {self.what} is not a valid MXNet NDArray file: {msg}")
+
+    def unsupported(self, msg):
+        """A well-formed file holding something gluonlite cannot represent."""
+        raise FileFormatError(f"nd.load: {self.what}: {msg}")
 
     def remaining(self):
         return None if self.size is None else self.size - self.pos
@@ -295,6 +277,12 @@ class _Reader:
         for d in shape:
             n *= d
         nbytes = n * dtype.itemsize
+        big = 1
+        for d in shape:
+            big *= max(d, 1)
+        if big * dtype.itemsize > _MAX_BYTES:
+            # NumPy refuses such a shape even with a zero dimension in it
+            self.fail(f"{field} has shape {tuple(shape)}, too large for any array")
         rem = self.remaining()
         if rem is not None and nbytes > rem:
             # checked before allocating, so a corrupt shape cannot ask for terabytes
@@ -353,8 +341,8 @@ class _Reader:
             (stype,) = self.unpack(_I32, f"the storage type of {field}")
             if stype != 0:
                 name = _STYPE_NAMES.get(stype, f"unknown ({stype})")
-                raise MXNetError(
-                    f"nd.load: {self.what}: {field} has storage type {name!r}; gluonlite "
+                self.unsupported(
+                    f"{field} has storage type {name!r}; gluonlite "
                     "supports only dense arrays ('default'). Convert it in MXNet with "
                     ".tostype('default') before saving.")
             shape = self.shape64(field, np_shape=magic == _V3_MAGIC)
@@ -376,8 +364,8 @@ class _Reader:
         dtype = FLAG_TO_DTYPE.get(flag)
         if dtype is None:
             if flag in _UNSUPPORTED_FLAGS:
-                raise MXNetError(
-                    f"nd.load: {self.what}: {field} has dtype {_UNSUPPORTED_FLAGS[flag]}, "
+                self.unsupported(
+                    f"{field} has dtype {_UNSUPPORTED_FLAGS[flag]}, "
                     "which gluonlite does not support; cast it to float32 in MXNet "
                     "(.astype('float32')) before saving.")
             self.fail(f"{field} has an unknown dtype flag {flag}")
@@ -391,8 +379,8 @@ class _Reader:
         (ndim,) = self.unpack(_I32, f"the shape of {field}")
         if ndim == -1 or (ndim == 0 and not np_shape and not v1 and not self._data_follows()):
             # An NDArray with no shape at all (MXNet's "none" array: only its shape is saved).
-            raise MXNetError(
-                f"nd.load: {self.what}: {field} is an uninitialised MXNet NDArray (no shape "
+            self.unsupported(
+                f"{field} is an uninitialised MXNet NDArray (no shape "
                 "and no data), which gluonlite cannot represent")
         if ndim < 0:
             self.fail(f"{field} has an invalid number of dimensions {ndim}")
@@ -400,11 +388,13 @@ class _Reader:
         if rem is not None and 8 * ndim > rem:
             self.fail(f"it is truncated or corrupt: {field} declares {ndim} dimensions but "
                       f"only {rem} bytes remain")
+        if ndim > _MAX_NDIM:
+            self.fail(f"{field} declares {ndim} dimensions; arrays have at most {_MAX_NDIM}")
         shape = struct.unpack(f"<{ndim}q", self.take(8 * ndim, f"the shape of {field}"))
         if any(d < 0 for d in shape):
             if all(d >= -1 for d in shape):
-                raise MXNetError(
-                    f"nd.load: {self.what}: {field} has an unknown shape {shape} (an "
+                self.unsupported(
+                    f"{field} has an unknown shape {shape} (an "
                     "uninitialised MXNet NDArray), which gluonlite cannot represent")
             self.fail(f"{field} has a negative dimension in its shape {shape}")
         return shape

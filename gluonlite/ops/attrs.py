@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 
 __all__ = ["AttrType", "Int", "Float", "Bool", "Str", "Enum", "Shape", "OptShape", "OptInt",
-           "OptFloat", "DType", "OptDType", "AnyAttr", "Any_", "IntOrShape", "OptEnum", "FloatShape",
-           "Ctx", "OptBool"]
+           "OptFloat", "DType", "OptDType", "AnyAttr", "Any_", "IntOrShape", "OptEnum",
+           "FloatShape", "Ctx", "OptBool", "literal", "brief_repr"]
 
 
 class AttrType:
@@ -150,25 +150,49 @@ class OptEnum(_OrNone, Enum):
     """An :class:`Enum` that also accepts None."""
 
 
+# Attribute strings come from -symbol.json files too; longer ones are not a tuple anyone
+# wrote, and parsing them would only cost time.
+_MAX_LITERAL = 1 << 16
+
+
+def brief_repr(v, n=80):
+    """``repr(v)`` cut to about ``n`` characters, for error messages about file content."""
+    r = repr(v)
+    return r if len(r) <= n else f"{r[:n]}... ({len(r)} characters)"
+
+
+def literal(s, what):
+    """``ast.literal_eval`` of an attribute string (a tuple such as ``"(2, 3)"``), with
+    every failure a ``ValueError`` saying ``expected <what>``.
+
+    ``literal_eval`` itself raises SyntaxError, RecursionError or MemoryError on deeply
+    nested or malformed text (crafted ``-symbol.json`` files); those are bad values here,
+    not crashes. It evaluates literals only, never code.
+    """
+    if not isinstance(s, str):
+        raise ValueError(f"expected {what}, got {brief_repr(s)}")
+    if len(s) > _MAX_LITERAL:
+        raise ValueError(f"expected {what}, got a string of {len(s)} characters")
+    try:
+        return ast.literal_eval(s.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise ValueError(f"expected {what}, got {brief_repr(s)}") from None
+
+
 def _parse_tuple(v, elem, what):
     if isinstance(v, str):
-        s = v.strip()
-        if not s:
+        if not v.strip():
             return ()
-        try:
-            lit = ast.literal_eval(s)
-        except (ValueError, SyntaxError):
-            raise ValueError(f"expected {what}, got {v!r}") from None
-        v = lit
+        v = literal(v, what)
     if isinstance(v, (list, tuple)):
         try:
             return tuple(elem(x) for x in v)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected {what}, got {v!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"expected {what}, got {brief_repr(v)}") from None
     try:
         return (elem(v),)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected {what}, got {v!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"expected {what}, got {brief_repr(v)}") from None
 
 
 def _strict_int(x):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from ..base import MXNetError
 from .attrs import Bool, DType, Float, Int, OptDType, OptShape, Shape
+from .creation import check_alloc
 from .registry import register, dtype_from_attr, forward_shape
 
 __all__ = []
@@ -53,10 +54,8 @@ def _source_shape(name, shape):
     if not shape:
         raise MXNetError(f"{name}: the output shape is required (e.g. shape=(2, 3)); got "
                          f"{shape!r}")
-    for s in shape:
-        if s < 0:
-            raise MXNetError(f"{name}: shape {tuple(shape)} has a negative dimension")
-    return tuple(shape)
+    # the samplers draw float64 before casting: that is the size to check
+    return check_alloc(name, shape, "float64")
 
 
 def _source_shape_rule(name):

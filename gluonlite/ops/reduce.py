@@ -16,8 +16,9 @@ from .registry import register, forward_shape, dtype_fixed, ZERO_GRAD
 __all__ = ["reduce_axes", "reduced_shape"]
 
 
-def reduce_axes(ndim: int, axis, exclude: bool) -> tuple:
-    """The normalised tuple of axes an MXNet reduction with ``axis``/``exclude`` reduces."""
+def reduce_axes(ndim: int, axis, exclude: bool, op: str = "") -> tuple:
+    """The normalised tuple of axes an MXNet reduction with ``axis``/``exclude`` reduces;
+    errors name the operator ``op`` when given."""
     if axis is None or axis == ():
         axes = tuple(range(ndim))
         return () if exclude else axes
@@ -26,10 +27,11 @@ def reduce_axes(ndim: int, axis, exclude: bool) -> tuple:
     out = []
     for a in axis:
         if not -ndim <= a < ndim:
-            raise MXNetError(f"axis {a} is out of range for an array with {ndim} dimensions")
+            raise MXNetError(f"{op + ': ' if op else ''}axis {a} is out of range for an "
+                             f"array with {ndim} dimensions")
         out.append(a % ndim)
     if len(set(out)) != len(out):
-        raise MXNetError(f"axis {tuple(axis)} repeats an axis")
+        raise MXNetError(f"{op + ': ' if op else ''}axis {tuple(axis)} repeats an axis")
     if exclude:
         return tuple(i for i in range(ndim) if i not in out)
     return tuple(sorted(out))
@@ -56,7 +58,7 @@ _UFUNC_REDUCE = {"sum": "add", "mean": "add", "max": "maximum", "min": "minimum"
 def _reduction(name, kernel, grad, aliases=(), doc="", lower=None):
     def fwd(rt, data, *, axis: OptShape = None, keepdims: Bool = False,
             exclude: Bool = False):
-        axes = reduce_axes(data.ndim, axis, exclude)
+        axes = reduce_axes(data.ndim, axis, exclude, name)
         r = kernel(rt, data, axes, keepdims)
         if r.dtype != data.dtype:
             r = r.astype(data.dtype)
@@ -65,7 +67,8 @@ def _reduction(name, kernel, grad, aliases=(), doc="", lower=None):
     fwd.__doc__ = doc
 
     def shape(a, s):
-        return reduced_shape(s, reduce_axes(len(s), a["axis"], a["exclude"]), a["keepdims"])
+        return reduced_shape(s, reduce_axes(len(s), a["axis"], a["exclude"], name),
+                             a["keepdims"])
 
     op = register(name, aliases=aliases, shape=forward_shape(shape),
                   tags=("reduce",))(fwd)
@@ -215,14 +218,14 @@ def _(F, a, ins, outs, ogs, need):
 
 # --- norm ------------------------------------------------------------------------------------
 @register("norm", shape=forward_shape(lambda a, s: reduced_shape(
-    s, reduce_axes(len(s), a["axis"], False), a["keepdims"])), tags=("reduce",))
+    s, reduce_axes(len(s), a["axis"], False, "norm"), a["keepdims"])), tags=("reduce",))
 def norm(rt, data, *, ord: Int = 2, axis: OptShape = None, out_dtype: OptDType = None,
          keepdims: Bool = False):
     """L2 (``ord=2``) or L1 (``ord=1``) norm over ``axis`` (all elements by default)."""
     xp = rt.xp
     if ord not in (1, 2):
         raise MXNetError(f"norm: ord must be 1 or 2, got {ord}")
-    axes = reduce_axes(data.ndim, axis, False)
+    axes = reduce_axes(data.ndim, axis, False, "norm")
     out_dtype = out_dtype or data.dtype
     if data.dtype.kind != "f":
         data = data.astype(np.float64)  # integers: |x| and x*x would wrap around

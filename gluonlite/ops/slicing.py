@@ -23,13 +23,12 @@ differentiated again): ``_backward_slice``, ``_backward_slice_axis``,
 """
 from __future__ import annotations
 
-import ast
 from builtins import slice as _pyslice
 
 import numpy as np
 
 from ..base import MXNetError
-from .attrs import AttrType, Bool, DType, Enum, Float, Int, OptInt, Shape
+from .attrs import AttrType, Bool, DType, Enum, Float, Int, OptInt, Shape, literal
 from .registry import register, forward_shape, ZERO_GRAD
 
 __all__ = ["OptIntTuple", "norm_index", "linear_positions"]
@@ -49,10 +48,7 @@ class _OptIntTuple(AttrType):
             s = v.strip()
             if not s:
                 return ()
-            try:
-                v = ast.literal_eval(s)
-            except (ValueError, SyntaxError):
-                raise ValueError(f"expected a tuple of ints or None, got {v!r}") from None
+            v = literal(s, "a tuple of ints or None")
         if v is None or isinstance(v, (int, float)):
             v = (v,)
         if not isinstance(v, (list, tuple)):

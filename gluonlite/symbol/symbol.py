@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import MXNetError, np_dtype, DTYPE_TO_FLAG, FLAG_TO_DTYPE
+from ..base import FileFormatError, MXNetError, np_dtype, DTYPE_TO_FLAG, FLAG_TO_DTYPE
+from ..fileio import atomic_write
+from ..ops.attrs import literal
 
 __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json"]
 
@@ -257,11 +259,12 @@ class Symbol:
         return to_json(self)
 
     def save(self, fname, remove_amp_cast=True):
-        """Write ``tojson()`` to ``fname``."""
+        """Write ``tojson()`` to ``fname``, atomically: the JSON is written to a temporary
+        file beside it that replaces ``fname`` only once complete, so a failed save leaves
+        the old file as it was (``OSError`` naming the file when it cannot be written)."""
         if not isinstance(fname, str):
             raise TypeError(f"fname: expected a str, got {type(fname).__name__}")
-        with open(fname, "w") as f:
-            f.write(self.tojson())
+        atomic_write(fname, self.tojson(), fn="Symbol.save")
 
     # --- execution --------------------------------------------------------------------------
     def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None,
@@ -429,11 +432,23 @@ def Group(symbols):
 
 
 def load(fname):
-    """Load a Symbol from an MXNet ``-symbol.json`` file."""
+    """Load a Symbol from an MXNet ``-symbol.json`` file.
+
+    A file that is not a valid graph (not UTF-8 JSON, malformed nodes, unknown operators,
+    bad attributes such as ``__shape__``/``__dtype__``) raises
+    :class:`~gluonlite.base.FileFormatError` naming the file, the node and what is wrong.
+    Loading never executes anything from the file: operator names are looked up in
+    gluonlite's registry and attributes are parsed as literals.
+    """
     if not isinstance(fname, str):
         raise TypeError(f"fname: expected a str, got {type(fname).__name__}")
-    with open(fname) as f:
-        text = f.read()
+    with open(fname, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FileFormatError(f"{fname}: not a valid MXNet symbol file: it is not UTF-8 text "
+                              f"(byte 0x{raw[e.start]:02x} at offset {e.start})") from None
     from .json import from_json
     return from_json(text, source=fname)
 
@@ -444,18 +459,52 @@ def load_json(json_str):
     return from_json(json_str)
 
 
+# A graph node's __shape__ is at most this many dimensions (NumPy's own limit), so a
+# crafted attribute cannot make shape inference build absurd tuples.
+_MAX_NDIM = 64
+
+
+def parse_shape_attr(s):
+    """The shape tuple of a ``__shape__`` attribute string such as ``"(0, 3)"`` (0 and -1
+    mean unknown; -1 is read as 0). Raises ``ValueError`` saying what is wrong."""
+    t = literal(s, "a shape tuple such as '(2, 3)'")
+    if not isinstance(t, (tuple, list)):
+        t = (t,)
+    if len(t) > _MAX_NDIM:
+        raise ValueError(f"expected at most {_MAX_NDIM} dimensions, got {len(t)}")
+    if not all(type(d) is int and d >= -1 for d in t):
+        raise ValueError(f"expected a tuple of non-negative ints (0 for unknown), got {s!r}")
+    return tuple(0 if d == -1 else d for d in t)
+
+
+def parse_dtype_attr(s):
+    """The dtype name of a ``__dtype__`` attribute (an mshadow type flag such as ``"0"``
+    for float32). Raises ``ValueError`` saying what is wrong."""
+    try:
+        flag = int(str(s).strip())
+    except ValueError:
+        raise ValueError(f"expected an mshadow type flag (0 for float32), got {s!r}") from None
+    if flag not in FLAG_TO_DTYPE:
+        raise ValueError(f"unknown type flag {flag}; known flags are "
+                         + ", ".join(f"{k} ({v.name})" for k, v in FLAG_TO_DTYPE.items()))
+    return FLAG_TO_DTYPE[flag].name
+
+
 def _var_shape(node):
     s = node.user.get("__shape__")
     if s is None:
         return None
-    import ast
-    t = ast.literal_eval(s)
-    return tuple(t) if isinstance(t, (tuple, list)) else (t,)
+    try:
+        return parse_shape_attr(s)
+    except ValueError as e:
+        raise MXNetError(f"variable {node.name!r}: invalid attribute __shape__: {e}") from None
 
 
 def _var_dtype(node):
     d = node.user.get("__dtype__")
     if d is None:
         return None
-    return FLAG_TO_DTYPE[int(d)].name
-
+    try:
+        return parse_dtype_attr(d)
+    except ValueError as e:
+        raise MXNetError(f"variable {node.name!r}: invalid attribute __dtype__: {e}") from None

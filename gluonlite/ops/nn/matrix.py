@@ -386,7 +386,9 @@ def FullyConnected(rt, data, weight, bias=None, *, num_hidden: Int, no_bias: Boo
                           [data.shape, weight.shape] + ([] if bias is None else [bias.shape]))
     if not no_bias and bias is None:
         raise MXNetError("FullyConnected: bias is required unless no_bias=True")
-    x = data.reshape(data.shape[0], -1) if flatten else data.reshape(-1, weight.shape[1])
+    # explicit sizes, not -1: numpy cannot infer -1 for an empty batch of 0 rows
+    x = (data.reshape(data.shape[0], weight.shape[1]) if flatten
+         else data.reshape(-1 if data.size else 0, weight.shape[1]))
     out = matmul2d(rt.xp, x, weight.T, None if bias is None else bias.reshape(num_hidden))
     return reshaped(out, outs[0])
 
