@@ -102,15 +102,29 @@ def _kernel(name):
     return _K.get(name)
 
 
+def _shape_error(fn, w, **others):
+    """The ValueError for a gradient/state buffer not shaped like the weight: the kernels
+    walk ``w.size`` elements of each, so a smaller buffer (states of another model) would
+    be read and written past its end, and the NumPy rule is no fallback (it broadcasts)."""
+    for name, a in others.items():
+        if a is not None and a.shape != w.shape:
+            return ValueError(f"{fn} update: {name} has shape {a.shape} but the weight has "
+                              f"shape {w.shape}; an optimizer state must have its weight's "
+                              "shape (were the states of another model loaded?)")
+    return None
+
+
 def _usable(*arrays):
     if not kernels.enabled():
         return None
     dt = arrays[0].dtype
     if dt not in _FLOATS:
         return None
+    size = arrays[0].size
     for a in arrays:
-        if type(a) is not np.ndarray or a.dtype != dt or not a.flags.c_contiguous:
-            return None
+        if type(a) is not np.ndarray or a.dtype != dt or not a.flags.c_contiguous or \
+                a.size != size:
+            return None  # (a second guard: the callers check shapes)
     return dt.type
 
 
@@ -119,7 +133,10 @@ _TINY = {t.type: t.type(np.finfo(t).tiny) for t in _FLOATS}
 
 
 def sgd(w, g, mom, lr, wd, rescale, clip, momentum):
-    """:func:`.rules.sgd` compiled; returns False (nothing done) when it declines."""
+    """:func:`.rules.sgd` compiled; returns False (nothing done) when it declines, and
+    raises ValueError when ``g`` or ``mom`` is not shaped like ``w``."""
+    if g.shape != w.shape or mom is not None and mom.shape != w.shape:
+        raise _shape_error("sgd", w, grad=g, momentum=mom)
     arrays = (w, g) if mom is None else (w, g, mom)
     s = _usable(*arrays)
     if s is None:
@@ -133,7 +150,10 @@ def sgd(w, g, mom, lr, wd, rescale, clip, momentum):
 
 
 def adam(w, g, mean, var, lr, wd, rescale, clip, beta1, beta2, epsilon):
-    """:func:`.rules.adam` compiled; returns False (nothing done) when it declines."""
+    """:func:`.rules.adam` compiled; returns False (nothing done) when it declines, and
+    raises ValueError when ``g``, ``mean`` or ``var`` is not shaped like ``w``."""
+    if not g.shape == mean.shape == var.shape == w.shape:
+        raise _shape_error("adam", w, grad=g, mean=mean, var=var)
     s = _usable(w, g, mean, var)
     if s is None:
         return False

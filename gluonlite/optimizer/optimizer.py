@@ -14,6 +14,7 @@ trainer state files move between MXNet and gluonlite (see :mod:`.states`).
 """
 from __future__ import annotations
 
+import copy
 import numbers
 import os
 import warnings
@@ -21,6 +22,7 @@ import warnings
 import numpy
 
 from .. import autograd
+from ..base import FileFormatError
 from ..ndarray import NDArray
 from .. import ndarray as nd
 from . import states as _states
@@ -363,6 +365,143 @@ class Optimizer:
         self.__dict__.setdefault("allow_np_array", False)
 
 
+# --------------------------------------------------------------------------------------
+# loading saved states: everything is checked before anything is replaced
+def _describe(state):
+    """``state`` in words, for error messages."""
+    if state is None:
+        return "no state"
+    if type(state) is NDArray:
+        return f"an array of shape {state.shape} and dtype {numpy.dtype(state.dtype).name}"
+    if isinstance(state, (tuple, list)):
+        return f"a {type(state).__name__} of {len(state)} states"
+    return f"a {type(state).__name__}"
+
+
+def _match_state(expected, got, where, source, path=""):
+    """Raise FileFormatError unless ``got`` (a loaded state) has the structure, shapes and
+    dtypes of ``expected`` (what the optimizer's ``create_state`` makes for the weight):
+    the compiled update kernels walk a state buffer for as many elements as the weight has.
+    """
+    if isinstance(expected, NDArray):
+        ok = type(got) is NDArray and got.shape == expected.shape and \
+            got.dtype == expected.dtype
+    elif isinstance(expected, (tuple, list)):
+        ok = isinstance(got, (tuple, list)) and len(got) == len(expected)
+        if ok:
+            for k, (e, g) in enumerate(zip(expected, got)):
+                _match_state(e, g, where, source, f"{path}[{k}]")
+            return
+    elif expected is None:
+        ok = got is None
+    else:
+        ok = type(got) is type(expected)
+    if not ok:
+        raise FileFormatError(
+            f"{source}: Incompatible attr in the optimizer state{path} of {where}: the file "
+            f"holds {_describe(got)}, but this optimizer needs {_describe(expected)} for it "
+            "(are the states of another model or optimizer?)")
+
+
+def _check_arrays(state, where, source, depth=0):
+    """Raise FileFormatError if ``state`` holds an array the file never filled (an MXNet
+    NDArray object without its data) or is nested implausibly deep."""
+    if isinstance(state, NDArray) and type(state) is not NDArray:
+        raise FileFormatError(f"{source}: the optimizer state of {where} holds an MXNet "
+                              "NDArray without data")
+    if isinstance(state, (tuple, list)):
+        if depth > 16:
+            raise FileFormatError(f"{source}: the optimizer state of {where} is nested too "
+                                  "deeply")
+        for s in state:
+            _check_arrays(s, where, source, depth + 1)
+
+
+def _check_counts(value, name, source):
+    if not isinstance(value, dict) or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool)
+            for v in value.values()):
+        raise FileFormatError(f"{source}: the saved optimizer's {name} is not a dict of "
+                              "update counts")
+
+
+def _same_kind(ref, value):
+    """Whether a loaded attribute ``value`` is of the kind a fresh optimizer's ``ref`` is."""
+    for kind in (numbers.Real, dict, (tuple, list), str):
+        if isinstance(ref, kind):
+            return isinstance(value, kind)
+    return True
+
+
+def _check_optimizer(optimizer, source):
+    """Raise FileFormatError unless the unpickled ``optimizer`` is an Optimizer with the
+    attributes (of the right kinds) a fresh one of its class has, so that it fails here,
+    not in the middle of a later step."""
+    if not isinstance(optimizer, Optimizer):
+        raise FileFormatError(f"{source}: the saved optimizer is a {type(optimizer).__name__}, "
+                              "not an Optimizer")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fresh = vars(type(optimizer)())
+        except Exception:  # noqa: BLE001 -- a user optimizer with required arguments
+            fresh = vars(Optimizer())
+    attrs = vars(optimizer)
+    name = type(optimizer).__name__
+    for key, ref in fresh.items():
+        if key == "param_dict":
+            continue
+        if key not in attrs:
+            raise FileFormatError(f"{source}: the saved {name} optimizer lacks its attribute "
+                                  f"{key!r}")
+        value = attrs[key]
+        if ref is not None and value is not None and not _same_kind(ref, value):
+            raise FileFormatError(f"{source}: the saved {name} optimizer's {key!r} is a "
+                                  f"{type(value).__name__}, expected a "
+                                  f"{type(ref).__name__}")
+    counts = attrs["_all_index_update_counts"]
+    if not isinstance(counts, dict):
+        raise FileFormatError(f"{source}: the saved optimizer's _all_index_update_counts is "
+                              "not a dict")
+    for device_counts in counts.values():
+        _check_counts(device_counts, "_all_index_update_counts", source)
+    _check_counts(attrs["_index_update_count"], "_index_update_count", source)
+    for key in ("num_update", "begin_num_update"):
+        if isinstance(attrs[key], bool) or not isinstance(attrs[key], numbers.Integral):
+            raise FileFormatError(f"{source}: the saved optimizer's {key} is not an integer")
+    scheduler = attrs["lr_scheduler"]
+    if scheduler is not None and not callable(scheduler):
+        raise FileFormatError(f"{source}: the saved optimizer's lr_scheduler is a "
+                              f"{type(scheduler).__name__}, not a scheduler")
+    if scheduler is not None:
+        # ask a copy (schedulers keep counters) for the current rate, so that a scheduler
+        # missing attributes fails here rather than at the next step
+        try:
+            trial = copy.deepcopy(scheduler)
+        except Exception:  # noqa: BLE001 -- a user's scheduler that cannot be copied
+            trial = None
+        if trial is not None:
+            try:
+                trial(attrs["num_update"])
+            except Exception as e:  # noqa: BLE001 -- whatever the bad attributes raise
+                raise FileFormatError(f"{source}: the saved lr_scheduler "
+                                      f"({type(scheduler).__name__}) does not work: "
+                                      f"{type(e).__name__}: {e}") from e
+
+
+def _expected_state(optimizer, index, weight, source):
+    """The state ``optimizer`` would create for ``weight`` (the template a loaded state
+    must match)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the float16-without-multi_precision advice
+        try:
+            return optimizer.create_state_multi_precision(index, weight)
+        except Exception as e:  # noqa: BLE001 -- a loaded optimizer with bad settings
+            raise FileFormatError(f"{source}: the optimizer cannot create the state of "
+                                  f"parameter index {index!r} to check the file against: "
+                                  f"{type(e).__name__}: {e}") from e
+
+
 register = Optimizer.register
 create = Optimizer.create_optimizer
 
@@ -410,6 +549,10 @@ class Updater:
         self.optimizer = optimizer
         self.states = {}
         self.states_synced = {}
+        # loaded states not yet checked against their weight (checked at first use), and
+        # where they came from (for that check's error message)
+        self._unchecked = set()
+        self._states_source = None
 
     @property
     def aggregate_updates(self):
@@ -442,6 +585,12 @@ class Updater:
                 self.states[idx] = self.optimizer.create_state_multi_precision(idx, weights[i])
                 self.states_synced[idx] = True
             elif not self.states_synced[idx]:
+                if idx in self._unchecked:
+                    _match_state(_expected_state(self.optimizer, idx, weights[i],
+                                                 self._states_source),
+                                 self.states[idx], f"parameter index {idx!r}",
+                                 self._states_source)
+                    self._unchecked.discard(idx)
                 self.states[idx] = self.sync_state_context(self.states[idx],
                                                            weights[i].context)
                 self.states_synced[idx] = True
@@ -470,21 +619,71 @@ class Updater:
             return tuple(synced) if isinstance(state, tuple) else synced
         return state
 
-    def set_states(self, states):
+    def set_states(self, states, allow_pickle=False):
         """Restore states from :meth:`get_states`' bytes (gluonlite's or MXNet's). With
-        a dumped optimizer, the optimizer is replaced too."""
-        loaded = _states.loads(states)
+        a dumped optimizer, the optimizer is replaced too.
+
+        Safe by default: only the classes state files contain are unpickled (see
+        :mod:`.states`); ``allow_pickle=True`` accepts any pickle -- only for data you
+        trust, since it can run code. Each state is checked against its weight's shape
+        and dtype at the weight's next update. Invalid data raises
+        :class:`~gluonlite.base.FileFormatError` and changes nothing.
+        """
+        self._install_states(*self._decode_states(states, "set_states: the states",
+                                                  allow_pickle))
+
+    def _decode_states(self, data, source, allow_pickle=False, weights=None, strict=False):
+        """Unpickle and check ``data`` without changing anything: returns ``(states,
+        optimizer or None, indices left to check at first use, source)``.
+
+        ``weights`` maps the indices known now to ``(label, weight NDArray or None)``
+        (None: shape not known yet); their states are checked against what the optimizer
+        in effect creates for the weight. With ``strict``, an index not in ``weights`` is
+        an error (a trainer's indices are fixed; a store's keys may come later).
+        """
+        loaded = _states.loads(data, source=source, allow_pickle=allow_pickle)
+        optimizer = None
         if isinstance(loaded, tuple) and len(loaded) == 2:
-            self.states, self.optimizer = loaded
-            if not isinstance(self.optimizer, Optimizer):
-                raise TypeError(f"set_states: the saved optimizer is a "
-                                f"{type(self.optimizer).__name__}, not an Optimizer")
-        elif isinstance(loaded, dict):
-            self.states = loaded
-        else:
-            raise TypeError(f"set_states: expected pickled updater states (a dict, or a "
-                            f"(dict, Optimizer) pair), got {type(loaded).__name__}")
-        self.states_synced = dict.fromkeys(self.states.keys(), False)
+            loaded, optimizer = loaded
+            _check_optimizer(optimizer, source)
+        if not isinstance(loaded, dict):
+            raise FileFormatError(f"{source}: expected pickled updater states (a dict, or a "
+                                  f"(dict, Optimizer) pair), got {type(loaded).__name__}")
+        in_effect = optimizer if optimizer is not None else self.optimizer
+        states, unchecked = {}, set()
+        for idx, state in loaded.items():
+            if isinstance(idx, bytes):
+                try:
+                    idx = idx.decode()
+                except UnicodeDecodeError:
+                    raise FileFormatError(f"{source}: a parameter key {idx!r} is not "
+                                          "UTF-8") from None
+            if isinstance(idx, bool) or not isinstance(idx, (int, str)):
+                raise FileFormatError(f"{source}: a state's parameter index is a "
+                                      f"{type(idx).__name__}, not an int or str")
+            _check_arrays(state, f"parameter index {idx!r}", source)
+            known = weights is not None and idx in weights
+            if not known and strict:
+                raise FileFormatError(f"{source}: it holds a state for parameter index "
+                                      f"{idx!r}, which is not one of the {len(weights)} "
+                                      "parameters here (the states of another model?)")
+            if known and weights[idx][1] is not None:
+                label, weight = weights[idx]
+                _match_state(_expected_state(in_effect, idx, weight, source), state,
+                             label, source)
+            else:
+                unchecked.add(idx)
+            states[idx] = state
+        return states, optimizer, unchecked, source
+
+    def _install_states(self, states, optimizer, unchecked, source):
+        """Put what :meth:`_decode_states` returned in place (cannot fail)."""
+        self.states = states
+        if optimizer is not None:
+            self.optimizer = optimizer
+        self.states_synced = dict.fromkeys(states.keys(), False)
+        self._unchecked = set(unchecked)
+        self._states_source = source
 
     def get_states(self, dump_optimizer=False):
         """The states pickled in MXNet's format (bytes); with ``dump_optimizer`` also the
