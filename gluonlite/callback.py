@@ -12,10 +12,18 @@ import math
 import numbers
 import time
 
+from .kvstore.dist import launcher_rank
 from .model import save_checkpoint
 
 __all__ = ["module_checkpoint", "do_checkpoint", "log_train_metric", "Speedometer",
            "ProgressBar", "LogValidationMetricsCallback"]
+
+
+def _rank0_info(msg, *args):
+    """``logging.info`` on rank 0 only: with several MPI workers one progress line per
+    batch is enough (every rank's process has the launcher's rank in its environment)."""
+    if launcher_rank() == 0:
+        logging.info(msg, *args)
 
 
 def _period(period, what="period"):
@@ -55,7 +63,8 @@ def module_checkpoint(mod, prefix, period=1, save_optimizer_states=False):
     period = _period(period)
 
     def _callback(iter_no, sym=None, arg=None, aux=None):
-        if (iter_no + 1) % period == 0:
+        # distributed workers hold the same parameters: only rank 0 writes
+        if (iter_no + 1) % period == 0 and launcher_rank() == 0:
             mod.save_checkpoint(prefix, iter_no + 1, save_optimizer_states)
     return _callback
 
@@ -75,7 +84,7 @@ def do_checkpoint(prefix, period=1):
     period = _period(period)
 
     def _callback(iter_no, sym, arg, aux):
-        if (iter_no + 1) % period == 0:
+        if (iter_no + 1) % period == 0 and launcher_rank() == 0:
             save_checkpoint(prefix, iter_no + 1, sym, arg, aux)
     return _callback
 
@@ -145,13 +154,13 @@ class Speedometer:
                 param.eval_metric.reset_local()
                 msg = "Epoch[%d] Batch [%d-%d]\tSpeed: %.2f samples/sec" + "\t%s=%f" * len(
                     name_value)
-                logging.info(msg, param.epoch, count - self.frequent, count, speed, *values)
+                _rank0_info(msg, param.epoch, count - self.frequent, count, speed, *values)
             else:
                 msg = "Epoch[%d] Batch [0-%d]\tSpeed: %.2f samples/sec" + "\t%s=%f" * len(
                     name_value)
-                logging.info(msg, param.epoch, count, speed, *values)
+                _rank0_info(msg, param.epoch, count, speed, *values)
         else:
-            logging.info("Iter[%d] Batch [%d]\tSpeed: %.2f samples/sec", param.epoch, count,
+            _rank0_info("Iter[%d] Batch [%d]\tSpeed: %.2f samples/sec", param.epoch, count,
                          speed)
         self.tic = time.time()
 
@@ -176,7 +185,7 @@ class ProgressBar:
         filled_len = int(round(self.bar_len * count / float(self.total)))
         percents = math.ceil(100.0 * count / float(self.total))
         prog_bar = "=" * filled_len + "-" * (self.bar_len - filled_len)
-        logging.info("[%s] %s%s\r", prog_bar, percents, "%")
+        _rank0_info("[%s] %s%s\r", prog_bar, percents, "%")
 
 
 class LogValidationMetricsCallback:

@@ -14,6 +14,7 @@ dtypes), so the numbers agree with MXNet's.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import numbers
@@ -27,7 +28,7 @@ from .ndarray import NDArray
 __all__ = ["check_label_shapes", "EvalMetric", "register", "alias", "create",
            "CompositeEvalMetric", "Accuracy", "TopKAccuracy", "F1", "MCC", "Perplexity", "MAE",
            "MSE", "RMSE", "CrossEntropy", "NegativeLogLikelihood", "PearsonCorrelation", "PCC",
-           "Loss", "Torch", "Caffe", "CustomMetric", "np"]
+           "Loss", "Torch", "Caffe", "CustomMetric", "np", "reduce_across_workers"]
 
 _numeric_types = (numbers.Number, numpy.generic)
 
@@ -1198,3 +1199,56 @@ def np(numpy_feval, name=None, allow_extra_outputs=False):
     feval.__name__ = numpy_feval.__name__
     return CustomMetric(feval, name, allow_extra_outputs)
 # pylint: enable=invalid-name
+
+
+def _leaves(metric):
+    if isinstance(metric, CompositeEvalMetric):
+        out = []
+        for m in metric.metrics:
+            out.extend(_leaves(m))
+        return out
+    return [metric]
+
+
+def reduce_across_workers(metric, kvstore):
+    """A copy of ``metric`` whose statistics are summed over every worker of a distributed
+    ``kvstore`` (a collective: every worker must call it, e.g. at the end of an epoch).
+
+    The copy's ``get()``/``get_global()`` then give the metric of all workers' samples
+    together. Metrics whose statistics are additive counts are supported (accuracy,
+    top-k, losses, regression errors, cross-entropy, perplexity, macro F1/MCC, custom
+    metrics, and composites of them); micro-averaged F1/MCC, Pearson correlation and PCC
+    keep non-additive state and raise NotImplementedError. With a single-worker store
+    (or ``kvstore=None``) the copy equals ``metric``.
+
+    Parameters
+    ----------
+    metric : EvalMetric
+    kvstore : KVStore or None
+        A store with ``num_workers`` and ``allreduce(numpy_array)`` (``mx.kv.create(
+        'dist_sync')``).
+    """
+    if not isinstance(metric, EvalMetric):
+        raise TypeError(f"metric: expected an EvalMetric, got {type(metric).__name__}")
+    leaves = _leaves(metric)
+    for m in leaves:
+        if (isinstance(m, (PearsonCorrelation, PCC))
+                or (isinstance(m, (F1, MCC)) and m.average == "micro")):
+            raise NotImplementedError(
+                f"reduce_across_workers: {type(m).__name__} "
+                f"{'(average=micro) ' if isinstance(m, (F1, MCC)) else ''}keeps non-additive "
+                "statistics that cannot be summed over workers")
+    reduced = copy.deepcopy(metric)
+    if kvstore is None or getattr(kvstore, "num_workers", 1) == 1:
+        return reduced
+    if not callable(getattr(kvstore, "allreduce", None)):
+        raise TypeError(f"kvstore: expected a distributed store with allreduce(), got "
+                        f"{type(kvstore).__name__}")
+    fields = ("sum_metric", "num_inst", "global_sum_metric", "global_num_inst")
+    stats = numpy.array([float(getattr(m, f)) for m in leaves for f in fields],
+                        dtype=numpy.float64)
+    totals = kvstore.allreduce(stats).reshape(len(leaves), len(fields))
+    for m, row in zip(_leaves(reduced), totals):
+        for f, v in zip(fields, row):
+            setattr(m, f, int(round(v)) if f.endswith("num_inst") else float(v))
+    return reduced

@@ -19,6 +19,7 @@ from . import kvstore as kvs
 from . import ndarray as nd
 from . import symbol as sym
 from .context import cpu
+from .kvstore.dist import is_distributed
 from .ndarray import NDArray
 
 __all__ = ["BatchEndParam", "save_checkpoint", "load_checkpoint", "load_params"]
@@ -45,7 +46,7 @@ def _create_kvstore(kvstore, num_device, arg_params):
     elif isinstance(kvstore, kvs.KVStoreBase):
         kv = kvstore
     elif isinstance(kvstore, str):
-        if num_device == 1 and "dist" not in kvstore:
+        if num_device == 1 and not is_distributed(kvstore) and "dist" not in kvstore:
             kv = None  # one device on one machine: nothing to communicate
         else:
             kv = kvs.create(kvstore)
@@ -66,22 +67,35 @@ def _create_kvstore(kvstore, num_device, arg_params):
 def _initialize_kvstore(kvstore, param_arrays, arg_params, param_names, update_on_kvstore):
     """Put every parameter in the store under its name: broadcast to the devices' copies
     when the store runs the update, else only ``init`` (the store then reduces
-    gradients)."""
+    gradients). A distributed store always hands rank 0's values to the devices, so all
+    workers start from the same parameters."""
+    dist = is_distributed(kvstore)
     for idx, param_on_devs in enumerate(param_arrays):
         name = param_names[idx]
         if not update_on_kvstore:
             kvstore.init(name, arg_params[name])
+            if dist:
+                kvstore.pull(name, out=param_on_devs)
         else:
             kvstore.broadcast(name, arg_params[name], out=param_on_devs)
 
 
 def _update_params_on_kvstore(param_arrays, grad_arrays, kvstore, param_names):
     """Push each parameter's per-device gradients (the store updates the weight) and pull
-    the new weight back to every device; parameters without gradients are skipped."""
+    the new weight back to every device; parameters without gradients are skipped (a
+    distributed store gets them all in one call, so it can fuse the communication)."""
+    keys, grads, outs = [], [], []
     for index, (arg_list, grad_list) in enumerate(zip(param_arrays, grad_arrays)):
         if grad_list[0] is None:
             continue
-        kvstore.pushpull(param_names[index], grad_list, out=arg_list, priority=-index)
+        if is_distributed(kvstore):
+            keys.append(param_names[index])
+            grads.append(grad_list)
+            outs.append(arg_list)
+        else:
+            kvstore.pushpull(param_names[index], grad_list, out=arg_list, priority=-index)
+    if keys:
+        kvstore.pushpull(keys, grads, out=outs)
 
 
 def _update_params(param_arrays, grad_arrays, updater, num_device, kvstore=None,
@@ -90,6 +104,12 @@ def _update_params(param_arrays, grad_arrays, updater, num_device, kvstore=None,
     ``updater`` per device with index ``i * num_device + k`` (so each device copy keeps its
     own optimizer state, as in MXNet)."""
     updates = [[] for _ in range(num_device)]
+    if kvstore and is_distributed(kvstore):
+        # one call for all gradients: the distributed store fuses them into few allreduces
+        reduce = [i for i, g in enumerate(grad_arrays) if g[0] is not None]
+        if reduce:
+            kvstore.pushpull([param_names[i] for i in reduce], [grad_arrays[i] for i in reduce])
+        kvstore = None
     for index, (arg_list, grad_list) in enumerate(zip(param_arrays, grad_arrays)):
         if grad_list[0] is None:
             continue

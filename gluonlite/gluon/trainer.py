@@ -21,9 +21,12 @@ import os
 import warnings
 import weakref
 
+import numpy as np
+
 from .. import optimizer as opt
 from .. import kvstore as kvs
 from ..autograd import VarNode
+from ..fileio import atomic_write
 from ..model import _create_kvstore
 from .parameter import ParameterDict, Parameter
 
@@ -74,8 +77,10 @@ class Trainer:
         How gradients of parameters living on several contexts are combined: a type name
         ('device', 'local', MXNet's other single-machine names) creates a store when there
         are several contexts; a KVStore object (``mx.kv.create(...)``) is used even with
-        one context; None leaves every context with its own gradient. Distributed types
-        raise NotImplementedError.
+        one context; None leaves every context with its own gradient. 'dist_sync',
+        'dist_device_sync' and 'horovod' (or ``mx.kv.create`` of them) sum gradients
+        over all MPI processes: parameters are broadcast from rank 0 at the first step and
+        ``step`` must get the global batch size (per-worker batch x ``num_workers``).
     compression_params : dict, optional
         Gradient compression set on the store, e.g. ``{'type': '2bit', 'threshold': 0.5}``
         (supported by 'device' stores, as in MXNet); ignored, with a warning, when no store
@@ -134,6 +139,18 @@ class Trainer:
         self._params_to_init = []
         self._resync = False
         self._reset_kvstore()
+        if kvs.dist.is_distributed(kvstore):
+            # broadcast rank 0's parameters now, before the first backward: at the first
+            # step (MXNet's moment) the other workers' first gradients would already have
+            # come from their own initial values
+            self._prepare()
+            deferred = [p.name for p in self._params if p._deferred_init]
+            if deferred:
+                warnings.warn(f"Parameters {deferred} are not initialized yet (deferred), so "
+                              "they are broadcast from rank 0 only at the first step, after "
+                              "every worker's first gradient: give their shapes (e.g. "
+                              "in_units) or run one forward pass before creating the "
+                              "Trainer, or seed every worker alike", stacklevel=2)
 
     # --- set-up ----------------------------------------------------------------------------
     def _check_contexts(self):
@@ -193,6 +210,12 @@ class Trainer:
             raise ValueError("update_on_kvstore=True needs a kvstore: parameters on "
                              "several contexts and kvstore 'device' or 'local', or a "
                              "KVStore object")
+        distributed = kv is not None and kvs.dist.is_distributed(kv)
+        if distributed and requested is None:
+            # MXNet 1.9.1: dist_sync reduces gradients and updates on the workers,
+            # dist_device_sync updates on the store
+            update_on_kvstore = "device" in kv.type and kv.is_capable(
+                kvs.KVStoreBase.OPTIMIZER)
         if requested is not None:
             update_on_kvstore = requested
         if kv is not None and update_on_kvstore and not kv.is_capable(
@@ -215,7 +238,7 @@ class Trainer:
                               "ignores them too)", stacklevel=3)
             self._kvstore = None
             self._update_on_kvstore = None
-        self._distributed = False
+        self._distributed = distributed
         self._kv_initialized = True
 
     def _init_params(self):
@@ -297,6 +320,8 @@ class Trainer:
         self._check_batch_size(batch_size)
         self._check_and_rescale_grad(self._scale / batch_size)
         self._prepare()
+        if self._distributed and ignore_stale_grad:
+            self._agree_on_stale()
         if self._kvstore and self._update_on_kvstore:
             if not ignore_stale_grad:
                 self._check_stale()  # before the store changes anything
@@ -319,10 +344,33 @@ class Trainer:
                                  "when creating trainer.")
         self._allreduce_grads()
 
+    def _agree_on_stale(self):
+        """Distributed ``ignore_stale_grad``: a parameter fresh on any worker counts as
+        fresh on every worker, its stale copies contributing a zero gradient, so all
+        workers update (or skip) the same parameters and their replicas stay equal."""
+        params = [p for p in self._params if p.grad_req != "null"]
+        local = np.array([all(_is_fresh(d) for d in p.list_data()) for p in params],
+                         dtype=np.int64)
+        anywhere = self._kvstore.allreduce(local) > 0
+        for param, fresh in zip(params, anywhere):
+            if not fresh:
+                continue
+            for data, grad in zip(param.list_data(), param.list_grad()):
+                if not _is_fresh(data) and data._entry is not None \
+                        and type(data._entry[0]) is VarNode:
+                    grad[:] = 0
+                    data._entry[0].fresh = True
+
     def _allreduce_grads(self):
         """Sum each parameter's gradients over its contexts through the store (every copy
         gets the sum)."""
         if not self._kvstore:
+            return
+        if self._distributed:
+            # one call: the distributed store fuses all gradients into few allreduces
+            keys = [i for i, p in enumerate(self._params) if p.grad_req != "null"]
+            if keys:
+                self._kvstore.pushpull(keys, [self._params[i].list_grad() for i in keys])
             return
         for i, param in enumerate(self._params):
             if param.grad_req != "null":
@@ -330,16 +378,25 @@ class Trainer:
 
     def _push_update(self, ignore_stale_grad):
         """The update_on_kvstore path: push the gradients (the store sums them and runs
-        the optimizer on its weight) and pull the new weight into every context."""
+        the optimizer on its weight) and pull the new weight into every context. A
+        distributed store gets every parameter in one call (fused communication)."""
+        keys, grads, outs = [], [], []
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
             datas = param.list_data()
             if ignore_stale_grad and not all(_is_fresh(d) for d in datas):
-                continue
-            self._kvstore.pushpull(i, param.list_grad(), out=datas, priority=-i)
+                continue  # distributed: _agree_on_stale made this the same everywhere
+            if self._distributed:
+                keys.append(i)
+                grads.append(param.list_grad())
+                outs.append(datas)
+            else:
+                self._kvstore.pushpull(i, param.list_grad(), out=datas, priority=-i)
             for d in datas:
                 _mark_stale(d)
+        if keys:
+            self._kvstore.pushpull(keys, grads, out=outs)
 
     def update(self, batch_size, ignore_stale_grad=False):
         """Apply the optimizer (after :meth:`allreduce_grads`) with ``rescale_grad = 1 /
@@ -382,7 +439,8 @@ class Trainer:
         """Save the optimizer and its states (momentum, moments, update counts, ...) to
         ``fname``, pickled in MXNet's format (MXNet 1.x reads the file); with
         update_on_kvstore the store's optimizer is saved. The parameters'
-        ``lr_mult``/``wd_mult`` are not saved."""
+        ``lr_mult``/``wd_mult`` are not saved. The file is replaced atomically: a failed
+        save leaves the previous one intact."""
         if not isinstance(fname, (str, os.PathLike)):
             raise TypeError(f"fname: expected a file name, got {type(fname).__name__}")
         self._prepare()
@@ -392,24 +450,49 @@ class Trainer:
                                      "not yet initialized in kvstore.")
             self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
             return
-        with open(fname, "wb") as fout:
-            fout.write(self._updaters[0].get_states(dump_optimizer=True))
+        # pickled before the file is touched, and written atomically: a failure leaves the
+        # previous states file as it was
+        atomic_write(fname, self._updaters[0].get_states(dump_optimizer=True),
+                     fn="Trainer.save_states")
 
-    def load_states(self, fname):
+    def load_states(self, fname, allow_pickle=False):
         """Load what :meth:`save_states` (or MXNet's ``Trainer.save_states``) wrote: the
         optimizer is replaced by the saved one and the states are restored on every
-        context."""
+        context.
+
+        The file is a pickle, read safely by default: only the classes state files
+        contain are built (arrays, optimizers, schedulers), and every state must have the
+        shape and dtype the optimizer needs for its parameter. Anything else raises
+        :class:`~gluonlite.base.FileFormatError` naming the file, and the trainer is left
+        exactly as it was. ``allow_pickle=True`` unpickles arbitrary objects: use it only
+        for a file you trust, since a crafted pickle can then run any code.
+        """
         if not isinstance(fname, (str, os.PathLike)):
             raise TypeError(f"fname: expected a file name, got {type(fname).__name__}")
+        if not isinstance(allow_pickle, bool):
+            raise TypeError(f"allow_pickle: expected a bool, got {type(allow_pickle).__name__}")
         self._prepare()
         if self._update_on_kvstore:
-            self._kvstore.load_optimizer_states(fname)
+            if isinstance(self._kvstore, kvs.KVStore):
+                self._kvstore.load_optimizer_states(fname, allow_pickle=allow_pickle)
+            else:
+                self._kvstore.load_optimizer_states(fname)
             self._optimizer = self._kvstore._updater.optimizer
         else:
             with open(fname, "rb") as f:
-                states = f.read()
-            for updater in self._updaters:
-                updater.set_states(states)
-                updater.optimizer = self._updaters[0].optimizer
+                data = f.read()
+            source = f"load_states: file {os.fspath(fname)!r}"
+            # decode and check for every context first, then install: a bad file changes
+            # nothing (each context gets its own copy of the state arrays)
+            decoded = []
+            for k, updater in enumerate(self._updaters):
+                weights = {i: (f"parameter {p.name!r} (index {i})",
+                               None if p._data is None else p._data[k])
+                           for i, p in enumerate(self._params)}
+                decoded.append(updater._decode_states(data, source, allow_pickle, weights,
+                                                      strict=True))
+            optimizer = decoded[0][1]
+            for updater, (states, _, unchecked, src) in zip(self._updaters, decoded):
+                updater._install_states(states, optimizer, unchecked, src)
             self._optimizer = self._updaters[0].optimizer
         self._optimizer.param_dict = {i: param for i, param in enumerate(self._params)}

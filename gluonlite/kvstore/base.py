@@ -6,16 +6,27 @@ import warnings
 
 from ..ndarray import NDArray
 
-__all__ = ["create", "KVStoreBase", "TestStore", "LOCAL_TYPES"]
+__all__ = ["create", "KVStoreBase", "TestStore", "LOCAL_TYPES", "register_factory"]
 
 #: The store types MXNet runs on one machine; gluonlite implements all of them in process.
 LOCAL_TYPES = ("local", "device", "local_update_cpu", "local_allreduce_cpu",
                "local_allreduce_device")
-# types MXNet builds from other components (parameter server, NCCL, Horovod, BytePS)
-_MISSING = (("dist", "a parameter-server cluster (ps-lite) for distributed training"),
+# types MXNet builds from other components (NCCL, BytePS) that gluonlite does not provide
+_MISSING = (("dist_async", "asynchronous parameter servers (each worker's update applied as "
+                           "it arrives; use 'dist_sync', a synchronous allreduce over MPI)"),
             ("nccl", "NCCL for multi-GPU all-reduce"),
-            ("horovod", "Horovod for distributed all-reduce"),
             ("byteps", "BytePS for distributed training"))
+# type name -> factory(name) for types implemented outside this module (the distributed
+# stores of .dist register theirs when the package is imported)
+_FACTORIES = {}
+
+
+def register_factory(names, factory):
+    """Make ``mx.kv.create(name)`` call ``factory(name)`` for each of ``names``."""
+    if not callable(factory):
+        raise TypeError(f"factory: expected a callable, got {type(factory).__name__}")
+    for name in names:
+        _FACTORIES[name.lower()] = factory
 
 
 class KVStoreBase:
@@ -149,7 +160,7 @@ def check_type(name):
     if not isinstance(name, str):
         raise TypeError("name must be a string")
     name = name.lower()
-    if name in KVStoreBase.kv_registry or name in LOCAL_TYPES:
+    if name in KVStoreBase.kv_registry or name in LOCAL_TYPES or name in _FACTORIES:
         return name
     for prefix, needs in _MISSING:
         if name.startswith(prefix):
@@ -157,8 +168,9 @@ def check_type(name):
                 f"kvstore {name!r} needs {needs}, which gluonlite does not provide (it is "
                 f"not supported); on one machine use one of {', '.join(map(repr, LOCAL_TYPES))}")
     raise ValueError(f"unknown kvstore type {name!r}; expected one of "
-                     f"{', '.join(map(repr, LOCAL_TYPES))} or a registered KVStoreBase "
-                     f"subclass ({', '.join(sorted(KVStoreBase.kv_registry))})")
+                     f"{', '.join(map(repr, LOCAL_TYPES + tuple(sorted(_FACTORIES))))} or a "
+                     f"registered KVStoreBase subclass "
+                     f"({', '.join(sorted(KVStoreBase.kv_registry))})")
 
 
 def create(name="local"):
@@ -168,12 +180,15 @@ def create(name="local"):
     the update) on the CPU; 'device' does both on the device of the value given at ``init``.
     'local_update_cpu', 'local_allreduce_cpu' and 'local_allreduce_device' are MXNet's
     other single-machine names (the first two behave as 'local', the last as 'device').
-    Names of :meth:`KVStoreBase.register`-ed classes create those. Distributed types
-    ('dist_sync', 'dist_device_sync', 'dist_async'), 'nccl' and 'horovod' raise
-    NotImplementedError; other names ValueError. Names are case-insensitive.
+    Names of :meth:`KVStoreBase.register`-ed classes create those. 'dist_sync',
+    'dist_device_sync' and 'horovod' create a ``DistKVStore`` that sums over all MPI
+    processes (needs mpi4py: ``pip install 'gluonlite[dist]'``); 'dist_async' and 'nccl'
+    raise NotImplementedError; other names ValueError. Names are case-insensitive.
     """
     name = check_type(name)
     if name in KVStoreBase.kv_registry:
         return KVStoreBase.kv_registry[name]()
+    if name in _FACTORIES:
+        return _FACTORIES[name](name)
     from .kvstore import KVStore
     return KVStore(name)

@@ -16,6 +16,7 @@ from .. import autograd
 from .. import optimizer as opt
 from ..base import MXNetError
 from ..context import cpu
+from ..fileio import atomic_write
 from .base import KVStoreBase, LOCAL_TYPES, check_type
 from .compression import GradientCompression
 from .keys import key_value_pairs, group_pairs
@@ -267,19 +268,38 @@ class KVStore(KVStoreBase):
 
     def save_optimizer_states(self, fname, dump_optimizer=False):
         """Write the optimizer states (pickled in MXNet's format; with ``dump_optimizer``
-        the optimizer too) to ``fname``."""
+        the optimizer too) to ``fname``, replacing it atomically (a failed save leaves
+        the previous file intact)."""
         _check_fname(fname, "save_optimizer_states")
         self._check_updater_states("save_optimizer_states")
-        with open(fname, "wb") as fout:
-            fout.write(self._updater.get_states(dump_optimizer))
+        # atomic: a failure leaves the previous file as it was
+        atomic_write(fname, self._updater.get_states(dump_optimizer),
+                     fn="save_optimizer_states")
 
-    def load_optimizer_states(self, fname):
+    def load_optimizer_states(self, fname, allow_pickle=False):
         """Restore the states written by :meth:`save_optimizer_states` (gluonlite's or
-        MXNet's); a dumped optimizer replaces the current one."""
+        MXNet's); a dumped optimizer replaces the current one.
+
+        Read safely by default: only the classes state files contain are unpickled, and
+        the state of every initialised key must have the shape and dtype the optimizer
+        needs for the stored value (other keys are checked at their first push). Bad
+        content raises :class:`~gluonlite.base.FileFormatError` naming the file and
+        changes nothing. ``allow_pickle=True`` accepts any pickle: only for a file you
+        trust, since a crafted one can then run code.
+        """
         _check_fname(fname, "load_optimizer_states")
+        if not isinstance(allow_pickle, bool):
+            raise TypeError(f"allow_pickle: expected a bool, got {type(allow_pickle).__name__}")
         self._check_updater_states("load_optimizer_states")
         with open(fname, "rb") as f:
-            self._updater.set_states(f.read())
+            data = f.read()
+        if not isinstance(self._updater, opt.Updater):
+            self._updater.set_states(data)  # an updater of the user's own
+            return
+        weights = {k: (f"key {k!r}", v) for k, v in self._store.items()}
+        self._updater._install_states(*self._updater._decode_states(
+            data, f"load_optimizer_states: file {os.fspath(fname)!r}", allow_pickle,
+            weights))
 
     # --- cluster ----------------------------------------------------------------------------
     def _barrier(self):

@@ -18,6 +18,7 @@ from .. import metric as _metric
 from .. import ndarray
 from ..base import MXNetError
 from ..initializer import Uniform
+from ..kvstore.dist import is_distributed
 
 __all__ = ["BaseModule", "ModuleStateError"]
 
@@ -285,7 +286,7 @@ class BaseModule:
                 if monitor is not None:
                     monitor.toc_print()
                 if end_of_batch:
-                    eval_name_vals = eval_metric.get_global_name_value()
+                    eval_name_vals = self._workers_name_value(eval_metric)
                 self._batch_end(batch_end_callback, epoch, nbatch, eval_metric, locals())
                 nbatch += 1
 
@@ -308,6 +309,21 @@ class BaseModule:
                 for name, val in res:
                     self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
             train_data.reset()
+
+    def _workers_name_value(self, eval_metric):
+        """The epoch's training metric: over all workers with a distributed kvstore (a
+        collective), else this module's own."""
+        kv = getattr(self, "_kvstore", None)
+        if kv is None and getattr(self, "_curr_module", None) is not None:
+            kv = getattr(self._curr_module, "_kvstore", None)
+        if kv is not None and is_distributed(kv):
+            try:
+                return _metric.reduce_across_workers(eval_metric,
+                                                     kv).get_global_name_value()
+            except NotImplementedError as e:
+                # decided the same way on every worker, before any communication
+                self.logger.warning("Train metric of this worker only: %s", e)
+        return eval_metric.get_global_name_value()
 
     # --- symbol and shapes (subclasses) --------------------------------------------------
     @property

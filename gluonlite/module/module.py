@@ -18,10 +18,12 @@ import warnings
 from .. import optimizer as opt
 from ..base import MXNetError
 from ..context import Context, cpu
+from ..fileio import atomic_write
 from ..initializer import InitDesc, Uniform
 from ..ndarray import NDArray, zeros
 from .base_module import BaseModule, ModuleStateError, check_input_names, parse_data_desc
 from .executor_group import DataParallelExecutorGroup
+from ..kvstore.dist import is_distributed
 from ..model import (_create_kvstore as create_kvstore,
                      _initialize_kvstore as initialize_kvstore,
                      _update_params as update_params,
@@ -332,7 +334,8 @@ class Module(BaseModule):
         kvstore, update_on_kvstore = create_kvstore(kvstore, len(self._context),
                                                     self._arg_params)
         batch_size = self._exec_group.batch_size
-        if kvstore and "dist" in kvstore.type and "_sync" in kvstore.type:
+        if kvstore and is_distributed(kvstore):
+            # gradients are summed over workers ('horovod' too, which MXNet left unscaled)
             batch_size *= kvstore.num_workers
         rescale_grad = 1.0 / batch_size
         names = self._exec_group.param_names
@@ -387,22 +390,44 @@ class Module(BaseModule):
         self.optimizer_initialized = True
 
     def save_optimizer_states(self, fname):
-        """Write the optimizer states (the updater's, or the kvstore's) to ``fname``."""
+        """Write the optimizer states (the updater's, or the kvstore's) to ``fname``,
+        replacing it atomically (a failed save leaves the previous file intact)."""
         self._require("save_optimizer_states", binded=False, params=False, optimizer=True)
         if self._update_on_kvstore:
             self._kvstore.save_optimizer_states(fname)
         else:
-            with open(fname, "wb") as f:
-                f.write(self._updater.get_states())
+            # atomic: a failure leaves the previous file as it was
+            atomic_write(fname, self._updater.get_states(), fn="Module.save_optimizer_states")
 
-    def load_optimizer_states(self, fname):
-        """Load optimizer states written by :meth:`save_optimizer_states`."""
+    def load_optimizer_states(self, fname, allow_pickle=False):
+        """Load optimizer states written by :meth:`save_optimizer_states` (or MXNet's).
+
+        Read safely by default: only the classes state files contain are unpickled, and
+        each state must have the shape and dtype the optimizer needs for its parameter;
+        bad content raises :class:`~gluonlite.base.FileFormatError` naming the file and
+        changes nothing. ``allow_pickle=True`` accepts any pickle: only for a file you
+        trust, since a crafted one can then run code.
+        """
         self._require("load_optimizer_states", binded=False, params=False, optimizer=True)
+        if not isinstance(allow_pickle, bool):
+            raise TypeError(f"allow_pickle: expected a bool, got {type(allow_pickle).__name__}")
         if self._update_on_kvstore:
-            self._kvstore.load_optimizer_states(fname)
-        else:
-            with open(fname, "rb") as f:
-                self._updater.set_states(f.read())
+            if allow_pickle:  # (a store of the user's own may not take the keyword)
+                self._kvstore.load_optimizer_states(fname, allow_pickle=True)
+            else:
+                self._kvstore.load_optimizer_states(fname)
+            return
+        with open(fname, "rb") as f:
+            data = f.read()
+        # the updater's indices are i * num_device + k (see model._update_params)
+        n = len(self._context)
+        weights = {i * n + k: (f"parameter {name!r} on device {k}", arrays[k])
+                   for i, (name, arrays) in enumerate(zip(self._exec_group.param_names,
+                                                          self._exec_group.param_arrays))
+                   for k in range(n)}
+        self._updater._install_states(*self._updater._decode_states(
+            data, f"load_optimizer_states: file {str(fname)!r}", allow_pickle, weights,
+            strict=True))
 
     # --- computation -----------------------------------------------------------------------
     def _batch_shapes(self, data_batch):

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import numbers
 
+from ... import random as _random
+from ...context import cpu
+
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "FilterSampler", "BatchSampler",
-           "IntervalSampler"]
+           "IntervalSampler", "SplitSampler"]
 
 _LAST_BATCH = ("keep", "discard", "rollover")
 
@@ -208,3 +211,49 @@ class IntervalSampler(Sampler):
         if self._rollover:
             return self._length
         return (self._length + self._interval - 1) // self._interval
+
+
+class SplitSampler(Sampler):
+    """Samples one worker's part of ``[0, length)`` for distributed training (the
+    ``SplitSampler`` of MXNet's distributed-training example and GluonCV).
+
+    The indices are cut into ``num_parts`` contiguous parts of ``length // num_parts``
+    each (the last ``length % num_parts`` indices are left out), so every worker gets the
+    same number of samples and therefore makes the same number of steps, which
+    synchronous training needs. Part ``part_index`` is visited in a random order drawn
+    afresh each epoch (``mx.random.seed`` makes it reproducible), or in order with
+    ``shuffle=False``.
+
+    Parameters
+    ----------
+    length : int
+        Number of samples in the dataset.
+    num_parts : int, default 1
+        Number of parts (usually ``kv.num_workers``).
+    part_index : int, default 0
+        The part to sample (usually ``kv.rank``), ``0 <= part_index < num_parts``.
+    shuffle : bool, default True
+        Whether to shuffle the part each epoch.
+    """
+
+    def __init__(self, length, num_parts=1, part_index=0, shuffle=True):
+        length = _int(length, "length", 0)
+        num_parts = _int(num_parts, "num_parts", 1)
+        part_index = _int(part_index, "part_index", 0)
+        if part_index >= num_parts:
+            raise ValueError(f"part_index: expected an int in [0, {num_parts}), got "
+                             f"{part_index}")
+        if not isinstance(shuffle, bool):
+            raise TypeError(f"shuffle: expected a bool, got {type(shuffle).__name__}")
+        self._part_len = length // num_parts
+        self._start = self._part_len * part_index
+        self._shuffle = shuffle
+
+    def __iter__(self):
+        if not self._shuffle:
+            return iter(range(self._start, self._start + self._part_len))
+        perm = _random.generator(cpu()).permutation(self._part_len)
+        return iter((perm + self._start).tolist())
+
+    def __len__(self):
+        return self._part_len
