@@ -19,9 +19,12 @@ runs with fusion unless ``GLUONLITE_DECOMPOSE`` is 0.
 """
 from __future__ import annotations
 
+import os
+import threading
+import types
+
 from ..base import MXNetError
 from .autodiff import gradient
-import os
 
 from .codegen import compile_function
 from .decompose import decompose
@@ -30,7 +33,7 @@ from .infer import infer_shapes, infer_dtypes
 from .ir import Graph
 from .passes import cse, dce, drop_noop_reshapes, fold_constants
 
-__all__ = ["Program", "optimize"]
+__all__ = ["Program", "optimize", "StaticFunction"]
 
 
 def fusion_enabled(rt) -> bool:
@@ -64,13 +67,69 @@ def optimize(graph: Graph, rt=None) -> Graph:
     return dce(cse(drop_noop_reshapes(graph)))
 
 
+class StaticFunction:
+    """A compiled ``static_alloc`` function that several threads may call at once.
+
+    The function's planned buffers are globals bound once (MXNet's ``static_alloc``), so two
+    overlapping calls would write each other's intermediates. As MXNet's CachedOp keeps a
+    pool of states per context and creates another when all are in use, each call here
+    takes a copy of the function from a free list — a new copy, with buffers of its own,
+    only when every copy is busy — and puts it back after. A single thread reuses one copy
+    forever; the pool grows to the number of overlapping calls. Outputs never live in the
+    planned buffers (the memory plan allocates values that escape), so they stay valid
+    after the copy is handed to another call."""
+
+    __slots__ = ("fn", "_free", "_xp", "copies", "__source__", "__plan__")
+
+    def __init__(self, fn, xp):
+        self.fn = fn
+        self._free = [fn]
+        self.copies = 1
+        self.__source__ = fn.__source__
+        self.__plan__ = fn.__plan__
+        self._xp = xp
+
+    def _copy(self):
+        fn = self.fn
+        env = dict(fn.__globals__)
+        for b in range(len(fn.__plan__.buffers)):
+            env[f"B{b}"] = self._xp.empty_like(env[f"B{b}"])
+        self.copies += 1
+        return types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__,
+                                  fn.__closure__)
+
+    def __call__(self, *args):
+        try:
+            f = self._free.pop()  # list.pop/append are atomic: no lock on the hot path
+        except IndexError:
+            f = self._copy()
+        try:
+            return f(*args)
+        finally:
+            self._free.append(f)
+
+
+def _compile(inputs, eqns, outputs, name, rt, static_alloc):
+    """:func:`compile_function`, wrapped in a :class:`StaticFunction` with
+    ``static_alloc``."""
+    fn = compile_function(inputs, eqns, outputs, name, rt, static_alloc)
+    # the function is bound in its own globals: a cycle that would keep an evicted
+    # program's static buffers alive until the next garbage collection (generated code
+    # never calls itself)
+    if fn.__globals__.get(name) is fn:
+        del fn.__globals__[name]
+    if static_alloc and fn.__plan__.buffers:
+        return StaticFunction(fn, rt.xp)
+    return fn
+
+
 class Program:
     """A graph compiled for one signature. ``need[i]`` says whether input i needs a
     gradient; no gradient program is built when none does."""
 
     def __init__(self, graph: Graph, need=None, rt=None, train=False, static_alloc=False):
         infer_shapes(graph)
-        infer_dtypes(graph)
+        infer_dtypes(graph, check=True)
         missing = [v.name or str(v.id) for v in graph.inputs if v.shape is None]
         if missing:
             raise MXNetError(f"cannot compile: the shapes of inputs {missing} are unknown")
@@ -85,6 +144,7 @@ class Program:
         self.fused = fusion_enabled(rt)
         self.decomposed = self.fused and decompose_enabled()
         self._infer = self._infer_graph = None
+        self._lock = threading.RLock()  # guards the lazily built inference function
         self.need = list(need) if need is not None else [False] * len(graph.inputs)
         self.forward = self.backward = None
         self.joint = None
@@ -99,10 +159,12 @@ class Program:
     def infer_graph(self) -> Graph:
         """The forward-only graph, fused (built on first use)."""
         if self._infer_graph is None:
-            g = self.graph
-            if self.fused:
-                g = self._fuse_forward(g)
-            self._infer_graph = g
+            with self._lock:  # two threads' first calls: one builds it
+                if self._infer_graph is None:
+                    g = self.graph
+                    if self.fused:
+                        g = self._fuse_forward(g)
+                    self._infer_graph = g
         return self._infer_graph
 
     @property
@@ -111,11 +173,15 @@ class Program:
         whose inputs need gradients runs ``forward`` instead, and compiling (and, with
         ``static_alloc``, allocating buffers for) a program it never runs would cost time
         and memory."""
-        if self._infer is None:
-            g = self.infer_graph
-            self._infer = compile_function(g.inputs, g.eqns, g.outputs, "infer", self.rt,
+        fn = self._infer
+        if fn is None:
+            with self._lock:
+                if self._infer is None:
+                    g = self.infer_graph
+                    self._infer = _compile(g.inputs, g.eqns, g.outputs, "infer", self.rt,
                                            self.static_alloc)
-        return self._infer
+                fn = self._infer
+        return fn
 
     def _build_training(self):
         g = self.graph
@@ -151,10 +217,8 @@ class Program:
             fwd, bwd = self._fuse_forward(fwd), fuse(bwd)
         self.forward_graph, self.backward_graph = fwd, bwd
         sa = self.static_alloc
-        self.forward = compile_function(fwd.inputs, fwd.eqns, fwd.outputs, "forward", self.rt,
-                                        sa)
-        self.backward = compile_function(bwd.inputs, bwd.eqns, bwd.outputs, "backward",
-                                         self.rt, sa)
+        self.forward = _compile(fwd.inputs, fwd.eqns, fwd.outputs, "forward", self.rt, sa)
+        self.backward = _compile(bwd.inputs, bwd.eqns, bwd.outputs, "backward", self.rt, sa)
         self.grad_slots = [i for i, v in enumerate(joint.grads) if v is not None]
         self.wrt_index = [i for i, n in enumerate(self.need) if n]
 

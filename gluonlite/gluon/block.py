@@ -19,10 +19,14 @@ from collections import OrderedDict, defaultdict
 
 from .. import initializer, name as _name
 from .. import ndarray as nd
+from ..lru import check_size
 from ..ndarray import NDArray
 from .parameter import Parameter, ParameterDict, _brief
 
 __all__ = ["Block", "HybridBlock", "HookHandle"]
+
+# creating a block's CachedOp (rare): two threads' first calls must not each make one
+_cached_op_lock = threading.Lock()
 
 
 class _BlockScope:
@@ -460,19 +464,31 @@ class HybridBlock(Block):
     def _clear_cached_op(self):
         self._cached_op = None
 
-    def hybridize(self, active=True, static_alloc=False, static_shape=False, **kwargs):
+    def hybridize(self, active=True, static_alloc=False, static_shape=False,
+                  program_cache_size=None, **kwargs):
         """Compile this block (and its HybridBlock children) on the next call: the graph is
         traced once and compiled per input signature; ``hybridize(False)`` returns to
-        imperative execution. ``static_alloc``/``static_shape`` are accepted as in MXNet."""
+        imperative execution. ``static_alloc``/``static_shape`` are accepted as in MXNet
+        (``static_alloc`` keeps each program's buffers across calls).
+
+        ``program_cache_size`` (gluonlite only; MXNet has no per-shape programs) is how many
+        compiled programs — one per input signature (shapes, dtypes, train/predict mode) —
+        the block keeps, least recently used evicted first; default
+        ``$GLUONLITE_PROGRAM_CACHE_SIZE`` or 32. An evicted signature compiles again when
+        it comes back."""
+        if program_cache_size is not None:
+            program_cache_size = check_size(program_cache_size, "hybridize: program_cache_size")
         self._active = active
         self._flags = [("static_alloc", static_alloc), ("static_shape", static_shape)]
+        if program_cache_size is not None:
+            self._flags.append(("program_cache_size", program_cache_size))
         self._clear_cached_op()
         if active and (self._forward_hooks or self._forward_pre_hooks):
             warnings.warn(f'"{self}" is being hybridized while still having forward '
                           "hook/pre-hook. If it is a child of HybridBlock, the hooks will not "
                           "take effect.")
         super().hybridize(active, static_alloc=static_alloc, static_shape=static_shape,
-                          **kwargs)
+                          program_cache_size=program_cache_size, **kwargs)
 
     def cast(self, dtype):
         self._clear_cached_op()
@@ -512,9 +528,13 @@ class HybridBlock(Block):
 
     def _call_cached_op(self, *args):
         from .cached_op import CachedOp
-        if self._cached_op is None:
-            self._cached_op = CachedOp(self)
-        return self._cached_op(args)
+        op = self._cached_op
+        if op is None:
+            with _cached_op_lock:  # concurrent first calls share one CachedOp (one trace)
+                op = self._cached_op
+                if op is None:
+                    op = self._cached_op = CachedOp(self)
+        return op(args)
 
     def _symbolic_call(self, *args):
         """Run the block on Symbols (tracing)."""

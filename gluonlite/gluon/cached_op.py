@@ -4,16 +4,27 @@ The first call traces the block into a Symbol (``hybrid_forward`` with ``F = mx.
 parameters as variables, or ``forward`` by recording the operators it runs), infers the
 shapes of deferred parameters through the graph, and keeps it. Each new signature — input
 shapes and dtypes, context, train/predict mode, which inputs need gradients — gets a
-compiled :class:`~gluonlite.compiler.Program`. Under ``autograd.record()`` the whole call is
-one tape entry whose backward runs the compiled gradient program.
+compiled :class:`~gluonlite.compiler.Program`, kept in a bounded LRU cache
+(:class:`~gluonlite.lru.ProgramCache`: ``hybridize(program_cache_size=n)`` or
+``$GLUONLITE_PROGRAM_CACHE_SIZE``, default 32), so feeding many batch sizes does not keep
+every program alive. Under ``autograd.record()`` the whole call is one tape entry whose
+backward runs the compiled gradient program.
+
+Threads may call one hybridized block at once: tracing, deferred parameter initialisation
+and compiling run under the CachedOp's lock (the first concurrent calls wait for one
+trace), the common call takes no lock, and ``static_alloc`` programs give each overlapping
+call its own buffers (:class:`~gluonlite.compiler.program.StaticFunction`).
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
 from .. import random as _random
 from ..autograd import Node, _st
 from ..base import MXNetError
+from ..lru import ProgramCache
 from ..ndarray import NDArray
 from ..ndarray.ndarray import invoke
 from .parameter import shape_is_known
@@ -155,7 +166,12 @@ class CachedOp:
         self.out_format = None
         self.data_names = []
         self.inputs = []        # per graph input: ("data", index) or ("param", Parameter)
-        self.programs = {}
+        flags = dict(getattr(block, "_flags", ()))
+        self.programs = ProgramCache(flags.get("program_cache_size"))
+        self._static = bool(flags.get("static_alloc", False))
+        # tracing, deferred init and compiling: one thread at a time (re-entrant: a trace
+        # may run child blocks)
+        self._lock = threading.RLock()
         self._params = ()
         self._no_need = ()
         self._simple = False
@@ -237,9 +253,15 @@ class CachedOp:
         if self.accepts_flat(args):
             return self.call_flat(args)  # the common case
         flat, fmt = flatten(list(args), "input")
-        if self.symbol is None or fmt != self.in_format:
-            self._trace(args)
-            self.programs.clear()
+        with self._lock:
+            if self.symbol is None or fmt != self.in_format:
+                self._n_args = -1  # no thread takes the fast path during the (re)trace
+                try:
+                    self._trace(args)
+                except BaseException:
+                    self.symbol = None  # half a trace must not be run by the next call
+                    raise
+                self.programs.clear()
         data = [a for a in flat if a is not None]
         if not data:
             raise ValueError(f"{type(self.block).__name__}: no NDArray input")
@@ -254,7 +276,8 @@ class CachedOp:
                                  f"block must be on one context, found {ctx} and {d._ctx}")
         for p in self._params:
             if p._data is None:
-                self._finish_deferred(data)
+                with self._lock:  # concurrent first calls: one infers and initialises
+                    self._finish_deferred(data)
                 break
         inputs = [data[i] if kind == "data" else i.data(ctx) for kind, i in self.inputs]
         raw = [x._data for x in inputs]
@@ -266,9 +289,13 @@ class CachedOp:
             need = self._no_need
             recording = False
         key = (tuple([(r.shape, r.dtype) for r in raw]), ctx, training, need)
-        prog = self.programs.get(key)
+        prog = self.programs.lookup(key)
         if prog is None:
-            prog = self.programs[key] = self._compile(inputs, need, ctx, training)
+            with self._lock:  # one thread compiles a signature; the others wait for it
+                prog = self.programs.lookup(key)
+                if prog is None:
+                    prog = self.programs.insert(key, self._compile(inputs, need, ctx,
+                                                                   training))
         rt = ctx._runtime(training)
         atype = rt.array_type
         if recording:
@@ -294,7 +321,6 @@ class CachedOp:
         graph, _ = from_symbol(self.symbol)
         for v, x in zip(graph.inputs, inputs):
             v.shape, v.dtype = tuple(x.shape), np.dtype(x._data.dtype).name
-        static = bool(dict(getattr(self.block, "_flags", ())).get("static_alloc", False))
         return Program(graph, list(need), ctx._runtime(training), train=training,
-                       static_alloc=static)
+                       static_alloc=self._static)
 

@@ -11,6 +11,7 @@ operator's registered shape rule (which knows, e.g., that FullyConnected's weigh
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from collections import OrderedDict
 
@@ -26,6 +27,10 @@ __all__ = ["DeferredInitializationError", "Parameter", "Constant", "ParameterDic
            "DeferredArray", "tensor_types", "shape_is_known"]
 
 tensor_types = (NDArray,)
+
+# Deferred initialisation may be completed by two threads at once (their first calls of one
+# net): one at a time, and a thread that waited finds the work done. Rare, so one lock.
+_init_lock = threading.RLock()
 
 
 class DeferredInitializationError(MXNetError):
@@ -267,38 +272,46 @@ class Parameter:
     def _finish_deferred_init(self):
         if not self._deferred_init:
             return
-        init, ctx, default_init, data = self._deferred_init
-        if not shape_is_known(self._shape):
-            raise DeferredInitializationError(
-                f"Cannot initialize Parameter '{self.name}' because it has invalid shape: "
-                f"{self._shape}. Please specify in_units, in_channels, etc for `Block`s.")
-        self._deferred_init = ()
-        with autograd.pause():
-            if data is None:
-                data = nd.zeros(self._shape, dtype=self._dtype, ctx=cpu())
-                initializer.create(default_init)(
-                    initializer.InitDesc(self.name, {"__init__": init}), data)
-            elif tuple(data.shape) != self._shape:
-                raise MXNetError(f"Parameter '{self.name}': set_data gave shape {data.shape}, "
-                                 f"expected {self._shape}")
-            self._init_impl(data, ctx)
+        with _init_lock:
+            if not self._deferred_init:
+                return  # another thread finished it while this one waited
+            init, ctx, default_init, data = self._deferred_init
+            if not shape_is_known(self._shape):
+                raise DeferredInitializationError(
+                    f"Cannot initialize Parameter '{self.name}' because it has invalid shape: "
+                    f"{self._shape}. Please specify in_units, in_channels, etc for `Block`s.")
+            with autograd.pause():
+                if data is None:
+                    data = nd.zeros(self._shape, dtype=self._dtype, ctx=cpu())
+                    initializer.create(default_init)(
+                        initializer.InitDesc(self.name, {"__init__": init}), data)
+                elif tuple(data.shape) != self._shape:
+                    raise MXNetError(f"Parameter '{self.name}': set_data gave shape "
+                                     f"{data.shape}, expected {self._shape}")
+                self._init_impl(data, ctx)
+            # cleared only once the data exists: a thread that sees neither would report
+            # the parameter as never initialised
+            self._deferred_init = ()
 
     def _init_impl(self, data, ctx_list):
-        self._ctx_list = list(ctx_list)
-        self._ctx_map = {c: i for i, c in enumerate(self._ctx_list)}
+        ctx_list = list(ctx_list)
         if not isinstance(data, NDArray):
             data = nd.array(data, dtype=self._dtype)
         with autograd.pause():
-            self._data = [data.copyto(c).astype(self._dtype, copy=False)
-                          for c in self._ctx_list]
-        self._init_grad()
+            arrays = [data.copyto(c).astype(self._dtype, copy=False) for c in ctx_list]
+        self._ctx_list = ctx_list
+        self._ctx_map = {c: i for i, c in enumerate(ctx_list)}
+        self._init_grad(arrays)
+        # published last: another thread that sees the data sees its gradient buffers too
+        self._data = arrays
 
-    def _init_grad(self):
+    def _init_grad(self, data=None):
+        data = self._data if data is None else data
         if self.grad_req == "null":
             self._grad = None
             return
-        self._grad = [nd.zeros(d.shape, ctx=d.context, dtype=d.dtype) for d in self._data]
-        autograd.mark_variables(self._data, self._grad, self.grad_req)
+        self._grad = [nd.zeros(d.shape, ctx=d.context, dtype=d.dtype) for d in data]
+        autograd.mark_variables(data, self._grad, self.grad_req)
 
     def _reduce(self):
         """The value averaged over contexts, on the CPU (what gets saved)."""

@@ -4,7 +4,8 @@
 compiled forward program; ``backward(out_grads)`` runs the compiled gradient program and
 writes into ``grad_dict`` according to each argument's ``grad_req`` ('write', 'add',
 'null'). Auxiliary states (BatchNorm's statistics) are updated in place, as in MXNet.
-Programs are compiled once per (input shapes, train/predict) and reused.
+Programs are compiled once per (input shapes, train/predict) and reused; at most
+``$GLUONLITE_PROGRAM_CACHE_SIZE`` (default 32) are kept, least recently used evicted.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from ..base import MXNetError, np_dtype
 from ..context import Context
+from ..lru import ProgramCache
 from ..ndarray import NDArray, zeros
 
 __all__ = ["Executor"]
@@ -57,7 +59,7 @@ class Executor:
         self.grad_dict = {n: g for n, g in zip(self.arg_names, grad_arrays) if g is not None}
         self.aux_dict = dict(zip(self.aux_names, aux_arrays))
         self.outputs = []
-        self._programs = {}
+        self._programs = ProgramCache()
         self._residuals = None
         self._last = None
         self._input_order = symbol.list_inputs()
@@ -131,15 +133,15 @@ class Executor:
     def _program(self, is_train, need):
         inputs = self._inputs()
         key = (tuple((a.shape, a.dtype) for a in inputs), is_train, tuple(need))
-        prog = self._programs.get(key)
+        prog = self._programs.lookup(key)
         if prog is None:
             from ..compiler import Program, from_symbol
             graph, _ = from_symbol(self._symbol)
             for v, a in zip(graph.inputs, inputs):
                 v.shape, v.dtype = tuple(a.shape), np.dtype(a.dtype).name
             # an Executor's memory is allocated once, at bind, in MXNet
-            prog = self._programs[key] = Program(graph, need, self._ctx._runtime(is_train),
-                                                 train=is_train, static_alloc=True)
+            prog = self._programs.insert(key, Program(graph, need, self._ctx._runtime(is_train),
+                                                      train=is_train, static_alloc=True))
         return prog
 
     def forward(self, is_train=False, **kwargs):
