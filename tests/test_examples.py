@@ -49,7 +49,7 @@ def test_lenet_demo_runs_on_a_subset():
 
 
 DOCS = ["README.md", "docs/index.md", "docs/migrating-from-mxnet.md", "docs/hybridize.md",
-        "docs/gluon.md"]
+        "docs/gluon.md", "docs/security.md"]
 
 
 @pytest.mark.parametrize("doc", DOCS)
