@@ -52,10 +52,13 @@ def _run(blk, x, train, dtype, seed=3):
         y = blk(X)
     head = nd.array(np.random.RandomState(5).randn(*y.shape), dtype=y.dtype)
     y.backward(head)
-    grads = {k[len(blk.prefix):]: p.grad().asnumpy().copy()
-             for k, p in blk.collect_params().items() if p.grad_req != "null"}
-    after = {k[len(blk.prefix):]: p.data().asnumpy().copy()
-             for k, p in blk.collect_params().items() if p.grad_req == "null"}
+    # keyed by position and name tail: twins built alike hold their parameters in the same
+    # order, while blocks made outside a name_scope take global counters that differ
+    params = list(blk.collect_params().items())
+    grads = {f"{i}:{k.rsplit('_', 1)[-1]}": p.grad().asnumpy().copy()
+             for i, (k, p) in enumerate(params) if p.grad_req != "null"}
+    after = {f"{i}:{k.rsplit('_', 1)[-1]}": p.data().asnumpy().copy()
+             for i, (k, p) in enumerate(params) if p.grad_req == "null"}
     xg = X.grad.asnumpy() if X.grad is not None else None
     return y.asnumpy(), xg, grads, after
 
