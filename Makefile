@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATASET := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup dataset test soak demo bench clean
+.PHONY: setup dataset thirdparty test soak demo bench clean
 
 setup: $(STAMP)
 
@@ -25,7 +25,12 @@ dataset:
 	  else echo "note: $(DATASET) missing and apt-get unusable; tests that need it will skip"; fi; \
 	fi
 
-test: setup dataset
+# gluoncv and d2lzh (pip --no-deps) in .venv/thirdparty, run through the `mxnet` drop-in by
+# tests/test_third_party.py; without PyPI those tests skip with pip's error.
+thirdparty: setup
+	@$(PY) tests/test_third_party.py --build || echo "warning: third-party env not built; tests/test_third_party.py will skip"
+
+test: setup dataset thirdparty
 	$(PY) -m pytest -q
 
 # The long soaks (marked `slow`): thread hammering, orphaned workers, many batch sizes, ...

@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from .ndarray import NDArray, invoke
+from .ndarray import NDArray, invoke, _numpy_operand
 from ..ops import get_op
 
 __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "modulo", "power",
@@ -21,6 +21,12 @@ _NUM = (int, float, np.generic)
 
 
 def _helper(name, lhs, rhs, bop, sop, rsop, pyop):
+    # a NumPy array beside an NDArray is taken as an NDArray on its context and of its
+    # dtype, as the arithmetic operators do
+    if isinstance(lhs, NDArray) and isinstance(rhs, np.ndarray) and not isinstance(rhs, NDArray):
+        rhs = _numpy_operand(lhs, rhs, name)
+    elif isinstance(rhs, NDArray) and isinstance(lhs, np.ndarray):
+        lhs = _numpy_operand(rhs, lhs, name)
     if isinstance(lhs, NDArray):
         if isinstance(rhs, NDArray):
             return invoke(get_op(bop), [lhs, rhs], {})
@@ -32,7 +38,8 @@ def _helper(name, lhs, rhs, bop, sop, rsop, pyop):
         if isinstance(rhs, _NUM):
             return pyop(lhs, rhs)
     raise TypeError(f"{name}: expected NDArrays or numbers, got {type(lhs).__name__} and "
-                    f"{type(rhs).__name__}")
+                    f"{type(rhs).__name__}; a NumPy array is accepted beside an NDArray "
+                    f"(convert two NumPy arrays with nd.array(x))")
 
 
 def _make(name, base, pyop, rsop=None, commutative=False):

@@ -11,13 +11,61 @@ from __future__ import annotations
 import numpy as np
 
 from .. import autograd as _ag
+from .. import profiler as _profiler
 from ..autograd import Node, VarNode, _st
 from ..base import MXNetError, np_dtype
 from ..context import Context, current_context
 from ..ops import get_op
 from ..ops.creation import allocating, check_alloc
 
-__all__ = ["NDArray", "invoke", "array", "empty"]
+__all__ = ["NDArray", "Size1Array", "invoke", "array", "empty"]
+
+
+class Size1Array(np.ndarray):
+    """The ``numpy.ndarray`` that ``NDArray.asnumpy()`` returns for one-element arrays.
+
+    MXNet programs written for NumPy < 1.24 do ``float(loss.asnumpy())`` and
+    ``'loss %f' % l.mean().asnumpy()`` on shape-(1,) results; NumPy 2 only converts 0-d
+    arrays. This subclass restores the conversion (``float``, ``int``, ``complex``, so
+    ``%f``/``%d``/``math.*``) for one-element arrays and is otherwise a plain ndarray: it
+    prints, compares and pickles as one, and results of NumPy operations on it that are not
+    one-element are plain ndarrays again.
+    """
+
+    __slots__ = ()
+
+    def __float__(self):
+        if self.size == 1:
+            return float(self.reshape(-1)[0])
+        return np.ndarray.__float__(self)  # NumPy's own error for larger arrays
+
+    def __int__(self):
+        if self.size == 1:
+            return int(self.reshape(-1)[0])
+        return np.ndarray.__int__(self)
+
+    def __complex__(self):
+        if self.size == 1:
+            return complex(self.reshape(-1)[0])
+        return np.ndarray.__complex__(self)
+
+    def __array_wrap__(self, arr, context=None, return_scalar=False):
+        # keep the subclass only where it matters, so it does not spread into big arrays
+        if type(arr) is not np.ndarray:
+            arr = arr.view(np.ndarray)
+        if return_scalar:  # reductions give NumPy scalars, as on plain ndarrays
+            return arr[()]
+        return arr.view(Size1Array) if arr.size == 1 else arr
+
+    def __repr__(self):
+        return repr(self.view(np.ndarray))
+
+    def __reduce__(self):
+        return self.view(np.ndarray).__reduce__()
+
+    def __reduce_ex__(self, protocol):
+        # pickles as a plain ndarray: unpickling never needs gluonlite
+        return self.view(np.ndarray).__reduce_ex__(protocol)
 
 
 class NDArray:
@@ -83,11 +131,22 @@ class NDArray:
 
     # --- conversion ----------------------------------------------------------------------
     def asnumpy(self) -> np.ndarray:
-        """A numpy copy of the data."""
+        """A numpy copy of the data.
+
+        A one-element array of one or more dimensions (what ``nd.sum(x)``, ``x.mean()``
+        return) comes back as a ``numpy.ndarray`` subclass that also converts with
+        ``float()``, ``int()``, ``complex()``, ``'%f'`` and ``'%d'``, as every size-1 array
+        did on NumPy < 1.24 (NumPy 2 refuses them); see :class:`Size1Array`.
+        """
         d = self._data
-        if type(d) is np.ndarray:
-            return np.array(d)
-        return d.get()
+        r = np.array(d) if type(d) is np.ndarray else d.get()
+        if r.size == 1 and r.ndim:
+            return r.view(Size1Array)
+        return r
+
+    def _asnumpy_plain(self) -> np.ndarray:
+        d = self._data
+        return np.array(d) if type(d) is np.ndarray else d.get()
 
     def asscalar(self):
         """The value of a one-element array of shape (1,) as a numpy scalar."""
@@ -207,10 +266,10 @@ class NDArray:
     # --- printing / pickling -------------------------------------------------------------
     def __repr__(self):
         shape_info = "x".join(str(s) for s in self.shape)
-        return f"\n{self.asnumpy()}\n<{type(self).__name__} {shape_info} @{self._ctx}>"
+        return f"\n{self._asnumpy_plain()}\n<{type(self).__name__} {shape_info} @{self._ctx}>"
 
     def __reduce__(self):
-        return (_rebuild, (self.asnumpy(), self._ctx))
+        return (_rebuild, (self._asnumpy_plain(), self._ctx))
 
     # --- indexing ------------------------------------------------------------------------
     def __getitem__(self, key):
@@ -247,7 +306,7 @@ class NDArray:
         return _binary(self, other, _OPS["broadcast_sub"], _OPS["_minus_scalar"])
 
     def __rsub__(self, other):
-        return _rbinary(self, other, _OPS["_rminus_scalar"])
+        return _rbinary(self, other, _OPS["_rminus_scalar"], _OPS["broadcast_sub"])
 
     def __mul__(self, other):
         return _binary(self, other, _OPS["broadcast_mul"], _OPS["_mul_scalar"])
@@ -258,7 +317,7 @@ class NDArray:
         return _binary(self, other, _OPS["broadcast_div"], _OPS["_div_scalar"])
 
     def __rtruediv__(self, other):
-        return _rbinary(self, other, _OPS["_rdiv_scalar"])
+        return _rbinary(self, other, _OPS["_rdiv_scalar"], _OPS["broadcast_div"])
 
     __div__ = __truediv__
     __rdiv__ = __rtruediv__
@@ -267,13 +326,13 @@ class NDArray:
         return _binary(self, other, _OPS["broadcast_mod"], _OPS["_mod_scalar"])
 
     def __rmod__(self, other):
-        return _rbinary(self, other, _OPS["_rmod_scalar"])
+        return _rbinary(self, other, _OPS["_rmod_scalar"], _OPS["broadcast_mod"])
 
     def __pow__(self, other):
         return _binary(self, other, _OPS["broadcast_power"], _OPS["_power_scalar"])
 
     def __rpow__(self, other):
-        return _rbinary(self, other, _OPS["_rpower_scalar"])
+        return _rbinary(self, other, _OPS["_rpower_scalar"], _OPS["broadcast_power"])
 
     def __neg__(self):
         return invoke(_OPS["negative"], [self], _NOATTRS)
@@ -395,7 +454,12 @@ def invoke(op, inputs, attrs, out=None, ctx=None, all_outputs=False):
     rts = ctx._rts or ctx._make_rts()
     rt = rts[st.training]
     try:
-        res = op.fwd(rt, *datas, **attrs)
+        if _profiler.IMPERATIVE:
+            t0 = _profiler._perf()
+            res = op.fwd(rt, *datas, **attrs)
+            _profiler.record("operator", op.name, t0)
+        else:
+            res = op.fwd(rt, *datas, **attrs)
     except MXNetError:
         raise
     except IndexError:
@@ -471,7 +535,23 @@ def _check_inplace(arr):
             "inside a record section.")
 
 
+def _numpy_operand(arr, x, opname):
+    """NumPy array ``x`` as an NDArray on ``arr``'s context with ``arr``'s dtype (as JAX
+    takes NumPy operands); casts that change the kind of number (float to int) are
+    refused rather than silently truncating."""
+    dt = arr._data.dtype
+    if x.dtype != dt and not np.can_cast(x.dtype, dt, casting="same_kind"):
+        raise TypeError(
+            f"{opname}: a NumPy array of dtype {x.dtype.name} cannot be combined with an "
+            f"NDArray of dtype {dt.name} (the NumPy operand is converted to the NDArray's "
+            f"dtype and this cast would lose information); convert one of them with "
+            f".astype(...) or nd.array(x, dtype=...)")
+    return NDArray(_to_device(np.asarray(x, dtype=dt), arr._ctx), arr._ctx, None)
+
+
 def _binary(lhs, rhs, op, sop):
+    if type(rhs) is not NDArray and isinstance(rhs, np.ndarray):
+        rhs = _numpy_operand(lhs, rhs, op.name)
     if isinstance(rhs, NDArray):
         ctx = lhs._ctx
         if rhs._ctx is not ctx:
@@ -482,7 +562,12 @@ def _binary(lhs, rhs, op, sop):
         st = _st
         rt = (ctx._rts or ctx._make_rts())[st.training]
         try:
-            r = op.fwd(rt, a, b)
+            if _profiler.IMPERATIVE:
+                t0 = _profiler._perf()
+                r = op.fwd(rt, a, b)
+                _profiler.record("operator", op.name, t0)
+            else:
+                r = op.fwd(rt, a, b)
         except ValueError as e:
             raise _wrap_error(op, e, (a, b), _NOATTRS) from None
         if type(r) is not rt.array_type:
@@ -502,7 +587,12 @@ def _scalar(x, s, sop):
     rt = (ctx._rts or ctx._make_rts())[st.training]
     a = x._data
     attrs = {"scalar": float(s)}
-    r = sop.fwd(rt, a, scalar=attrs["scalar"])
+    if _profiler.IMPERATIVE:
+        t0 = _profiler._perf()
+        r = sop.fwd(rt, a, scalar=attrs["scalar"])
+        _profiler.record("operator", sop.name, t0)
+    else:
+        r = sop.fwd(rt, a, scalar=attrs["scalar"])
     if type(r) is not rt.array_type:
         r = rt.xp.asarray(r)
     if st.recording and x._entry is not None:
@@ -510,15 +600,17 @@ def _scalar(x, s, sop):
     return NDArray(r, ctx, None)
 
 
-def _rbinary(x, other, sop):
+def _rbinary(x, other, sop, op):
     if isinstance(other, (int, float, np.generic)) and not isinstance(other, np.bool_):
         return _scalar(x, other, sop)
+    if isinstance(other, np.ndarray):  # np_array - nd: NumPy deferred to us
+        return _binary(_numpy_operand(x, other, op.name), x, op, sop)
     return NotImplemented
 
 
 def _inplace(self, other, op, sop):
     _check_inplace(self)
-    if isinstance(other, NDArray):
+    if isinstance(other, (NDArray, np.ndarray)):
         r = _binary(self, other, op, sop)
     elif isinstance(other, (int, float, np.generic)):
         r = _scalar(self, other, sop)

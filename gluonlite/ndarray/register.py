@@ -6,6 +6,8 @@ then its attributes (positionally in MXNet's order, or by name), plus ``out=`` a
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..base import MXNetError
 from ..ops import get_op
 from .ndarray import NDArray, invoke
@@ -100,6 +102,10 @@ def _symbol_hint(x):
     if type(x).__name__ == "Symbol":
         return (" (a hybridized block is traced with Symbols: use hybrid_forward's F argument "
                 "or methods of the inputs instead of nd functions)")
+    if isinstance(x, np.ndarray):
+        return (" (a NumPy array: nd functions take NDArrays, as in MXNet; convert it with "
+                "nd.array(x), or use an operator such as nd_array + x, which takes NumPy "
+                "operands)")
     return ""
 
 
