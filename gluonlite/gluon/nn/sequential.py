@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import warnings
 
+from ... import ndarray as _nd, symbol as _sym
 from ..block import Block, HybridBlock, _indent
 
 __all__ = ["Sequential", "HybridSequential", "Lambda", "HybridLambda"]
@@ -77,6 +78,21 @@ class HybridSequential(_SequentialMixin, HybridBlock):
         return self._run(x, args)
 
 
+def _named_function(name, modules, where):
+    """The function called ``name`` (``'tanh'``, or dotted as ``'contrib.box_nms'``) in each
+    of ``modules``; ValueError naming ``where`` when one lacks it or it is not callable."""
+    fn = None
+    for mod, _ in modules:
+        fn = mod
+        for part in name.split("."):
+            fn = getattr(fn, part, None) if part and not part.startswith("_") else None
+            if fn is None:
+                break
+        if fn is None or not callable(fn):
+            raise ValueError(f"Function name {name} is not found in {where}.")
+    return fn
+
+
 class Lambda(Block):
     """Wrap a function as a Block: a callable, or the name of an ``nd`` function
     (``Lambda('tanh')``)."""
@@ -84,10 +100,7 @@ class Lambda(Block):
     def __init__(self, function, prefix=None):
         super().__init__(prefix=prefix)
         if isinstance(function, str):
-            from ... import ndarray as nd
-            if not hasattr(nd, function):
-                raise ValueError(f"Function name {function} is not found in ndarray.")
-            self._func_impl = getattr(nd, function)
+            self._func_impl = _named_function(function, ((_nd, "ndarray"),), "ndarray")
         elif callable(function):
             self._func_impl = function
         else:
@@ -107,10 +120,17 @@ class HybridLambda(HybridBlock):
     def __init__(self, function, prefix=None):
         super().__init__(prefix=prefix)
         if isinstance(function, str):
-            from ... import ndarray as nd
-            if not hasattr(nd, function):
-                raise ValueError(f"Function name {function} is not found in ndarray.")
-            self._func = lambda F, *args: getattr(F, function)(*args)
+            # the name must work in both namespaces: hybridizing swaps nd for sym
+            _named_function(function, ((_nd, "ndarray"), (_sym, "symbol")), "symbol/ndarray")
+            path = function.split(".")
+
+            def call(F, *args):
+                fn = F
+                for part in path:
+                    fn = getattr(fn, part)
+                return fn(*args)
+
+            self._func = call
             self._func_name = function
         elif callable(function):
             self._func = function
