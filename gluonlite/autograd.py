@@ -303,6 +303,10 @@ def _write_var_grad(var: VarNode, g):
     if req == "null":
         return
     holder = var.grad
+    if holder.stype != "default":
+        _write_sparse_grad(holder, g, req)
+        var.fresh = True
+        return
     buf = holder._data
     if g is None:
         if req == "write":
@@ -315,6 +319,17 @@ def _write_var_grad(var: VarNode, g):
     else:
         buf += g
     var.fresh = True
+
+
+def _write_sparse_grad(holder, g, req):
+    """A gradient into a sparse buffer (``attach_grad(stype=...)``): the dense ``g`` is
+    converted to the buffer's storage type (added to it for ``grad_req='add'``)."""
+    if g is None:
+        if req == "write":
+            holder[:] = 0
+        return
+    new = NDArray(g, holder._ctx).tostype(holder.stype)
+    holder._assign(new if req == "write" else holder + new)
 
 
 # sys.getrefcount of a gradient held only by backward()'s local, _write_var_grad's and

@@ -23,6 +23,7 @@ import os
 import threading
 import types
 
+from .. import profiler as _profiler
 from ..base import MXNetError
 from .autodiff import gradient
 
@@ -181,7 +182,24 @@ class Program:
                     self._infer = _compile(g.inputs, g.eqns, g.outputs, "infer", self.rt,
                                            self.static_alloc)
                 fn = self._infer
+        if _profiler.COMPILED:
+            return _profiler.timed(fn, "compiled program",
+                                   _profiler.program_label("infer", self.infer_graph))
         return fn
+
+    @property
+    def forward(self):
+        """``forward(rt, *inputs) -> outputs + residuals`` of a training program (None when
+        no input needs a gradient)."""
+        fn = self._forward
+        if fn is not None and _profiler.COMPILED:
+            return _profiler.timed(fn, "compiled program",
+                                   _profiler.program_label("forward", self.forward_graph))
+        return fn
+
+    @forward.setter
+    def forward(self, fn):
+        self._forward = fn
 
     def _build_training(self):
         g = self.graph
@@ -224,7 +242,13 @@ class Program:
 
     def run_backward(self, rt, residuals, head_grads):
         """Gradients for every input (None where no gradient is needed or reaches it)."""
-        got = self.backward(rt, *residuals, *head_grads)
+        if _profiler.COMPILED:
+            t0 = _profiler._perf()
+            got = self.backward(rt, *residuals, *head_grads)
+            _profiler.record("compiled program",
+                             _profiler.program_label("backward", self.backward_graph), t0)
+        else:
+            got = self.backward(rt, *residuals, *head_grads)
         out = [None] * len(self.need)
         for slot, g in zip(self.grad_slots, got):
             out[self.wrt_index[slot]] = g

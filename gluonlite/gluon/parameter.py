@@ -98,10 +98,12 @@ class Parameter:
                  stype="default", grad_stype="default"):
         if not isinstance(name, str):
             raise TypeError(f"name: expected a str, got {type(name).__name__}")
-        for arg, st in (("stype", stype), ("grad_stype", grad_stype)):
-            if st != "default":
-                raise ValueError(f"{arg}: only 'default' (dense) storage is supported, got "
-                                 f"{st!r}")
+        if stype != "default":
+            raise ValueError(f"stype: only 'default' (dense) parameter values are supported, "
+                             f"got {stype!r} (sparse gradients: grad_stype='row_sparse')")
+        if grad_stype not in ("default", "row_sparse", "csr"):
+            raise ValueError(f"grad_stype: expected 'default', 'row_sparse' or 'csr', got "
+                             f"{grad_stype!r}")
         self._var = None
         self._data = None
         self._grad = None
@@ -122,7 +124,7 @@ class Parameter:
         self.grad_req = grad_req
         self.init = init
         self._stype = "default"
-        self._grad_stype = "default"
+        self._grad_stype = grad_stype
 
     def __repr__(self):
         return f"Parameter {self.name} (shape={self.shape}, dtype={np.dtype(self.dtype).name})"
@@ -310,7 +312,11 @@ class Parameter:
         if self.grad_req == "null":
             self._grad = None
             return
-        self._grad = [nd.zeros(d.shape, ctx=d.context, dtype=d.dtype) for d in data]
+        if self._grad_stype != "default":
+            self._grad = [nd.sparse.zeros(self._grad_stype, d.shape, ctx=d.context,
+                                          dtype=d.dtype) for d in data]
+        else:
+            self._grad = [nd.zeros(d.shape, ctx=d.context, dtype=d.dtype) for d in data]
         autograd.mark_variables(data, self._grad, self.grad_req)
 
     def _reduce(self):

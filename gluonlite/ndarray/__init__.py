@@ -15,6 +15,9 @@ from .arith import (add, subtract, multiply, divide, true_divide, modulo, power,
                     lesser, lesser_equal, logical_and, logical_or, logical_xor)
 
 from . import random  # noqa: F401,E402
+from . import contrib  # noqa: F401,E402
+from . import sparse  # noqa: F401,E402
+from . import linalg  # noqa: F401,E402
 from .serialization import *  # noqa: F401,F403,E402
 
 _HELPERS = set(globals())

@@ -189,10 +189,11 @@ class NDArray:
         return self.copyto(context)
 
     def tostype(self, stype):
-        if stype != "default":
-            raise MXNetError(f"tostype: storage type {stype!r} is not supported; gluonlite "
-                             "arrays are dense ('default')")
-        return self
+        """This array with storage type ``stype``: ``'default'`` (dense; ``self``),
+        ``'row_sparse'`` or ``'csr'`` (a new sparse array, see ``nd.sparse``)."""
+        if stype == "default":
+            return self
+        return _SPARSE["cast"](self, stype)
 
     def detach(self):
         """A new handle on the same data, outside any recorded graph."""
@@ -207,12 +208,17 @@ class NDArray:
 
     # --- autograd ------------------------------------------------------------------------
     def attach_grad(self, grad_req="write", stype=None):
-        """Allocate a zero gradient buffer and make this array a variable for autograd."""
+        """Allocate a zero gradient buffer and make this array a variable for autograd;
+        ``stype`` ('default', 'row_sparse', 'csr') is the buffer's storage type."""
         if grad_req not in ("write", "add", "null"):
             raise ValueError(f"grad_req: expected 'write', 'add' or 'null', got {grad_req!r}")
-        if stype not in (None, "default"):
-            raise MXNetError(f"attach_grad: stype {stype!r} is not supported")
-        g = NDArray(self._ctx.xp.zeros_like(self._data), self._ctx)
+        if stype in ("row_sparse", "csr"):
+            g = _SPARSE["zeros"](stype, self.shape, self._ctx, self.dtype)
+        elif stype not in (None, "default"):
+            raise ValueError(f"attach_grad: stype must be None, 'default', 'row_sparse' or "
+                             f"'csr', got {stype!r}")
+        else:
+            g = NDArray(self._ctx.xp.zeros_like(self._data), self._ctx)
         self._entry = (VarNode(g, grad_req), 0)
 
     def backward(self, out_grad=None, retain_graph=False, train_mode=True):
@@ -390,6 +396,9 @@ class NDArray:
 
 
 _NOATTRS: dict = {}
+# sparse storage hooks ("cast", "zeros"), filled by gluonlite.ndarray.sparse, which
+# builds on this module
+_SPARSE: dict = {}
 _OPS: dict = {}  # name -> Op for the operators NDArray methods use (filled below)
 
 

@@ -13,8 +13,12 @@ MXNet 1.9.1. The layout below was checked field by field against files written b
   under NumPy-shape semantics, ``mx.npx.set_np()``; the layout is the same). V1 arrays
   (0xF993FAC8) have no ``stype`` field; arrays older than V1 have no magic at all: their
   first u32 is ``ndim`` and the dimensions are u32.
-* ``stype`` is 0 for dense arrays; 1 (row_sparse) and 2 (csr) are followed by extra
-  sparse fields gluonlite does not read (it has no sparse storage).
+* ``stype`` is 0 for dense arrays, 1 row_sparse, 2 csr. A sparse array is laid out as
+  ``magic | stype | storage shape | shape | dev_type | dev_id | dtype_flag |
+  nad x (i32 aux dtype_flag | aux shape) | values | nad x aux data``, the storage shape
+  being the values' shape ((nnz,) for csr, (rows stored,) + shape[1:] for row_sparse) and
+  the aux arrays (int64 in MXNet 1.9) csr's ``indptr, indices`` or row_sparse's
+  ``indices`` (``nad`` = 2 or 1).
 * ``dev_type`` is 1 cpu, 2 gpu, 3 cpu_pinned, 5 cpu_shared; the data are always host bytes.
 * ``dtype_flag`` is mshadow's type flag (``gluonlite.base.FLAG_TO_DTYPE``): 0 float32,
   1 float64, 2 float16, 3 uint8, 4 int32, 5 int8, 6 int64, 7 bool, 12 bfloat16 (which
@@ -33,6 +37,7 @@ from ..base import DTYPE_TO_FLAG, FLAG_TO_DTYPE, FileFormatError, MXNetError
 from ..context import cpu, gpu, num_gpus
 from ..fileio import atomic_write
 from .ndarray import NDArray, _to_device
+from .sparse import BaseSparseNDArray, CSRNDArray, RowSparseNDArray, _validate
 
 __all__ = ["save", "load", "load_frombuffer"]
 
@@ -41,6 +46,9 @@ _V1_MAGIC = 0xF993FAC8
 _V2_MAGIC = 0xF993FAC9
 _V3_MAGIC = 0xF993FACA
 _STYPE_NAMES = {-1: "undefined", 0: "default", 1: "row_sparse", 2: "csr"}
+_STYPE_IDS = {"row_sparse": 1, "csr": 2}
+_SPARSE_CLS = {1: RowSparseNDArray, 2: CSRNDArray}
+_NUM_AUX = {1: 1, 2: 2}
 _DEV_TYPES = (1, 2, 3, 5)  # cpu, gpu, cpu_pinned, cpu_shared
 _GPU = 2
 # Files older than V1 start each array with its ndim; anything larger than this is not a
@@ -91,9 +99,9 @@ def save(fname, data):
     # file); V3, MXNet's NumPy-shape format, is where it reads them correctly.
     magic = _V3_MAGIC if any(a.ndim == 0 for a in arrays) else _V2_MAGIC
     for i, a in enumerate(arrays):
-        if a._data.dtype not in DTYPE_TO_FLAG:
-            raise TypeError(f"nd.save: {_label(i, names)} has dtype {a._data.dtype}, which "
-                            "MXNet's file format cannot store")
+        if np.dtype(a.dtype) not in DTYPE_TO_FLAG:
+            raise TypeError(f"nd.save: {_label(i, names)} has dtype {np.dtype(a.dtype)}, "
+                            "which MXNet's file format cannot store")
     _atomic_write(path, fname, _chunks(arrays, names, magic))
 
 
@@ -137,6 +145,9 @@ def _chunks(arrays, names, magic):
     """The file's bytes, as a sequence of buffers (array data are not copied on the CPU)."""
     yield _HEAD.pack(_LIST_MAGIC, 0, len(arrays))
     for a in arrays:
+        if isinstance(a, BaseSparseNDArray):
+            yield from _sparse_chunks(a, magic)
+            continue
         host = a._data
         if type(host) is not np.ndarray:  # a GPU array: MXNet saves a host copy
             host = host.get()
@@ -159,6 +170,35 @@ def _chunks(arrays, names, magic):
             yield b
     else:
         yield _U64.pack(0)
+
+
+def _le_bytes(host):
+    """A host array's bytes, little-endian and contiguous, as a uint8 view."""
+    dt = host.dtype
+    le = dt.newbyteorder("<")
+    if le != dt:
+        host = host.astype(le)
+    return np.ascontiguousarray(host).reshape(-1).view(np.uint8)
+
+
+def _shape_bytes(shape):
+    return _I32.pack(len(shape)) + struct.pack(f"<{len(shape)}q", *shape)
+
+
+def _sparse_chunks(a, magic):
+    """One sparse array in MXNet's layout (see the module docstring)."""
+    values = a._values if type(a._values) is np.ndarray else a._values.get()
+    aux = [x if type(x) is np.ndarray else x.get() for x in a._aux]
+    ctx = a._ctx
+    yield _ARR_HEAD.pack(magic, _STYPE_IDS[a.stype], values.ndim)
+    yield struct.pack(f"<{values.ndim}q", *values.shape)
+    yield _shape_bytes(a.shape)
+    yield _ARR_TAIL.pack(ctx.device_typeid, ctx.device_id, DTYPE_TO_FLAG[values.dtype])
+    for x in aux:
+        yield _I32.pack(DTYPE_TO_FLAG[x.dtype]) + _shape_bytes(x.shape)
+    yield _le_bytes(values)
+    for x in aux:
+        yield _le_bytes(x)
 
 
 def _atomic_write(path, fname, chunks):
@@ -198,9 +238,10 @@ def load(fname):
 
     Raises :class:`~gluonlite.base.FileFormatError` (an ``MXNetError``) naming the file
     and what is wrong for files that cannot be read: not MXNet NDArray files, truncated or
-    corrupt ones, and ones holding sparse arrays or bfloat16 data, which gluonlite cannot
-    represent. A corrupt size field is checked against the file's size before anything is
-    allocated.
+    corrupt ones, and ones holding bfloat16 data, which gluonlite cannot represent.
+    Sparse arrays (row_sparse, csr) load as ``nd.sparse.RowSparseNDArray`` and
+    ``nd.sparse.CSRNDArray``. A corrupt size field is checked against the file's size
+    before anything is allocated.
     """
     path = _check_fname(fname, "nd.load")
     try:
@@ -339,12 +380,11 @@ class _Reader:
         (magic,) = self.unpack(_U32, f"the magic number of {field}")
         if magic in (_V2_MAGIC, _V3_MAGIC):
             (stype,) = self.unpack(_I32, f"the storage type of {field}")
+            if stype in _SPARSE_CLS:
+                return self.sparse_array(i, stype, gpus)
             if stype != 0:
-                name = _STYPE_NAMES.get(stype, f"unknown ({stype})")
-                self.unsupported(
-                    f"{field} has storage type {name!r}; gluonlite "
-                    "supports only dense arrays ('default'). Convert it in MXNet with "
-                    ".tostype('default') before saving.")
+                self.fail(f"{field} has an unknown storage type {stype} (expected 0 "
+                          "default, 1 row_sparse or 2 csr)")
             shape = self.shape64(field, np_shape=magic == _V3_MAGIC)
         elif magic == _V1_MAGIC:
             shape = self.shape64(field, np_shape=False, v1=True)
@@ -374,6 +414,59 @@ class _Reader:
         if ctx.is_gpu:
             data = _to_device(data, ctx)
         return NDArray(data, ctx)
+
+    def dtype_of(self, flag, field):
+        dtype = FLAG_TO_DTYPE.get(flag)
+        if dtype is None:
+            if flag in _UNSUPPORTED_FLAGS:
+                self.unsupported(
+                    f"{field} has dtype {_UNSUPPORTED_FLAGS[flag]}, "
+                    "which gluonlite does not support; cast it to float32 in MXNet "
+                    "(.astype('float32')) before saving.")
+            self.fail(f"{field} has an unknown dtype flag {flag}")
+        return dtype
+
+    def sparse_array(self, i, stype, gpus):
+        """A row_sparse or csr array, after its magic and storage type."""
+        field = f"array {i}"
+        name = _STYPE_NAMES[stype]
+        sshape = self.shape64(f"{field} ({name} storage)", np_shape=True)
+        shape = self.shape64(field, np_shape=True)
+        dev_type, dev_id, flag = self.unpack(_ARR_TAIL, f"the device and dtype of {field}")
+        if dev_type not in _DEV_TYPES:
+            self.fail(f"{field} has device type {dev_type} (expected 1 cpu, 2 gpu, "
+                      "3 cpu_pinned or 5 cpu_shared)")
+        if dev_id < 0:
+            self.fail(f"{field} has a negative device id {dev_id}")
+        dtype = self.dtype_of(flag, field)
+        aux_meta = []
+        for k in range(_NUM_AUX[stype]):
+            (aflag,) = self.unpack(_I32, f"the dtype of aux array {k} of {field}")
+            adt = self.dtype_of(aflag, f"aux array {k} of {field}")
+            if adt.kind not in "iu":
+                self.fail(f"aux array {k} of {field} has dtype {adt.name}; sparse indices "
+                          "are integers")
+            aux_meta.append((adt, self.shape64(f"aux array {k} of {field}", np_shape=True)))
+        # The values' count comes from the indices' length, as MXNet's loader takes it:
+        # MXNet 1.9 can write a stale storage shape ((0,) for a csr made by tostype and
+        # never read) ahead of the full values.
+        nidx = aux_meta[-1][1]
+        if len(nidx) != 1:
+            self.fail(f"the indices of {field} have shape {nidx}; expected one dimension")
+        vshape = (nidx[0],) + (tuple(shape[1:]) if stype == 1 else ())
+        if tuple(sshape) not in (vshape, (0,) + vshape[1:]):
+            self.fail(f"{field} has storage shape {tuple(sshape)} but {nidx[0]} indices")
+        values = self.read_data(vshape, dtype, f"the values of {field}")
+        aux = [self.read_data(ashape, adt, f"aux array {k} of {field}").astype(np.int64)
+               for k, (adt, ashape) in enumerate(aux_meta)]
+        try:
+            _validate(name, values, aux, shape, "", full=True)
+        except ValueError as e:
+            self.fail(f"{field} is not a valid {name} array:{str(e)[1:]}")
+        ctx = self.context(dev_type, dev_id, field, gpus)
+        if ctx.is_gpu:
+            values, aux = _to_device(values, ctx), [_to_device(x, ctx) for x in aux]
+        return _SPARSE_CLS[stype](values, tuple(aux), shape, ctx)
 
     def shape64(self, field, np_shape, v1=False):
         (ndim,) = self.unpack(_I32, f"the shape of {field}")

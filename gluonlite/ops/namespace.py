@@ -10,6 +10,7 @@ Both return what ``nd.<op>`` returns: one value, or a list for several visible o
 """
 from __future__ import annotations
 
+from .. import profiler as _profiler
 from .registry import get_op, REGISTRY
 
 __all__ = ["RawNamespace", "ND"]
@@ -43,6 +44,11 @@ def _raw_function(op, rt):
         # no attributes, one output: nothing to parse or unpack (the common case in
         # gradient rules, e.g. _reduce_sum_like)
         def simple(*args):
+            if _profiler.IMPERATIVE:  # an imperative backward pass, being profiled
+                t0 = _profiler._perf()
+                res = op.fwd(rt, *args)
+                _profiler.record("operator", op.name, t0)
+                return res
             return op.fwd(rt, *args)
 
         simple.__name__ = op.name
@@ -53,7 +59,12 @@ def _raw_function(op, rt):
         if variadic_count and "num_args" not in kwargs:
             kwargs["num_args"] = len(args)
         a = op.parse_attrs(kwargs)
-        res = op.fwd(rt, *args, **a)
+        if _profiler.IMPERATIVE:
+            t0 = _profiler._perf()
+            res = op.fwd(rt, *args, **a)
+            _profiler.record("operator", op.name, t0)
+        else:
+            res = op.fwd(rt, *args, **a)
         if type(res) is tuple:
             nvis = op.num_visible_outputs(a)
             return res[0] if nvis == 1 else list(res[:nvis])

@@ -6,6 +6,7 @@ import math
 
 import numpy
 
+from .. import ndarray as nd
 from . import rules
 from .optimizer import (Optimizer, ImplUpdates, register, check_real, zeros_like,
                         aggregation_size)
@@ -35,7 +36,8 @@ class Adam(Optimizer):
     beta2 : float, default 0.999
     epsilon : float, default 1e-8
     lazy_update : bool, default True
-        Only matters for sparse gradients in MXNet; dense here.
+        With a row_sparse gradient, update only the rows it stores (weight, mean, var);
+        with False the gradient is used as a dense one. Dense gradients: no difference.
     """
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
@@ -55,6 +57,15 @@ class Adam(Optimizer):
         coef2 = 1. - self.beta2 ** t
         lr *= math.sqrt(coef2) / coef1
         mean, var = state
+        lazy = self.lazy_update and nd.sparse.lazy_rows(grad)
+        if lazy:
+            # MXNet's lazy update: only the rows stored in the row_sparse gradient move
+            rows, gv = lazy
+            w, m, v = weight._data[rows], mean._data[rows], var._data[rows]
+            rules.adam(weight.context.xp, w, gv.astype(w.dtype, copy=False), m, v, lr, wd,
+                       self.rescale_grad, self._clip(), self.beta1, self.beta2, self.epsilon)
+            weight._data[rows], mean._data[rows], var._data[rows] = w, m, v
+            return
         rules.adam(weight.context.xp, weight._data, grad._data, mean._data, var._data, lr, wd,
                    self.rescale_grad, self._clip(), self.beta1, self.beta2, self.epsilon)
 

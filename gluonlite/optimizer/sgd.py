@@ -37,6 +37,22 @@ def _sgd_steps(opt, weights, grads, states, lrs, wds, momentum, multi_precision)
     clip = opt._clip()
     for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
         xp = weight.context.xp
+        lazy = opt.lazy_update and nd.sparse.lazy_rows(grad)
+        if lazy:
+            # MXNet's lazy update: only the rows stored in the row_sparse gradient move
+            mom, w32 = state if multi_precision else (state, None)
+            target = (w32 if multi_precision else weight)._data
+            rows, gv = lazy
+            wr = target[rows]
+            mr = None if mom is None else mom._data[rows]
+            rules.sgd(xp, wr, gv.astype(wr.dtype, copy=False), mr, lr, wd, opt.rescale_grad,
+                      clip, momentum)
+            target[rows] = wr
+            if mr is not None:
+                mom._data[rows] = mr
+            if multi_precision:
+                weight._data[rows] = wr
+            continue
         if multi_precision:
             mom, w32 = state
             rules.sgd(xp, w32._data, grad._data.astype(numpy.float32),
@@ -77,8 +93,9 @@ class SGD(ImplUpdates, Optimizer):
     momentum : float, default 0.0
         The momentum.
     lazy_update : bool, default True
-        MXNet applies lazy (row-sparse) updates with sparse gradients; gluonlite's
-        gradients are dense, for which lazy and standard updates are the same.
+        With a row_sparse gradient, update only the rows it stores (weight, momentum);
+        with False, the gradient is used as a dense one (every row decays). Dense
+        gradients update every row either way.
     multi_precision : bool, default False
         Keep float32 master weights for float16 parameters (state ``(momentum, master)``).
     **kwargs

@@ -286,8 +286,8 @@ class Embedding(HybridBlock):
     weight_initializer : Initializer
         Initializer of ``weight`` (None: the global initializer).
     sparse_grad : bool, default False
-        MXNet then returns the weight gradient as a ``row_sparse`` array. gluonlite arrays
-        are dense: the gradient has the same values, stored densely.
+        The weight gradient is then a ``row_sparse`` array holding the looked-up rows
+        (as in MXNet); SGD/Adam with ``lazy_update=True`` update only those rows.
     prefix, params : see :class:`Block`.
 
     Parameter created: ``weight`` ``(input_dim, output_dim)``.
@@ -309,7 +309,8 @@ class Embedding(HybridBlock):
                         "sparse_grad": sparse_grad}
         self.weight = self.params.get("weight", shape=(input_dim, output_dim),
                                       init=weight_initializer, dtype=dtype,
-                                      allow_deferred_init=True)
+                                      allow_deferred_init=True,
+                                      grad_stype="row_sparse" if sparse_grad else "default")
 
     def hybrid_forward(self, F, x, weight):
         return F.Embedding(x, weight, name="fwd", **self._kwargs)

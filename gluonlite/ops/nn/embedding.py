@@ -9,6 +9,8 @@ rows (rows used several times accumulate).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ...base import MXNetError
 from ..attrs import Bool, DType, Int
 from ..registry import register
@@ -50,18 +52,51 @@ def Embedding(rt, data, weight, *, input_dim: Int, output_dim: Int, dtype: DType
 
     ``weight`` has shape ``(input_dim, output_dim)``; the output has shape ``data.shape +
     (output_dim,)`` and the weight's dtype (``dtype`` is the weight dtype used when it is
-    inferred). ``sparse_grad`` asks MXNet for a row-sparse gradient; gluonlite arrays are
-    dense, so the same values come back as a dense gradient.
+    inferred). With ``sparse_grad`` the weight gradient remembers the looked-up rows
+    (:class:`RowsTagged`), so a row_sparse gradient buffer (``attach_grad(stype=
+    'row_sparse')``, ``Embedding(sparse_grad=True)`` in Gluon) holds exactly those rows.
     """
     _emb_shape({"input_dim": input_dim, "output_dim": output_dim}, [data.shape, weight.shape])
     return rt.xp.take(weight, _indices(rt.xp, data, input_dim), axis=0)
 
 
+class RowsTagged(np.ndarray):
+    """A dense weight gradient of ``Embedding(sparse_grad=True)`` that remembers the rows
+    looked up (``rows``): a row_sparse gradient buffer keeps exactly those rows, as MXNet's
+    does, even where their gradient is 0. Any arithmetic on it gives a plain array, except
+    the sum of two tagged gradients (a weight used twice), which keeps both row sets."""
+
+    rows = None
+
+    def __array_finalize__(self, obj):
+        self.rows = None
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        plain = [x.view(np.ndarray) if isinstance(x, RowsTagged) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, RowsTagged) else o
+                                  for o in kwargs["out"])
+        r = getattr(ufunc, method)(*plain, **kwargs)
+        if ufunc is np.add and method == "__call__" and len(inputs) == 2 and \
+                all(isinstance(x, RowsTagged) and x.rows is not None for x in inputs):
+            return _tag(r, np.union1d(inputs[0].rows, inputs[1].rows))
+        return r
+
+
+def _tag(arr, rows):
+    t = arr.view(RowsTagged)
+    t.rows = rows
+    return t
+
+
 @Embedding.gradient
 def _(F, a, ins, outs, ogs, need):
     data, weight = ins
-    return None, F._backward_Embedding(ogs[0], data, input_dim=a["input_dim"],
-                                       output_dim=a["output_dim"])
+    g = F._backward_Embedding(ogs[0], data, input_dim=a["input_dim"],
+                              output_dim=a["output_dim"])
+    if a["sparse_grad"] and type(g) is np.ndarray:
+        g = _tag(g, np.unique(_indices(np, data, a["input_dim"])).astype(np.int64))
+    return None, g
 
 
 def _bemb_shape(a, in_shapes):
