@@ -14,7 +14,8 @@ update of the backward is the reference's, unchanged.
 Checks are the reference's own (same errors). The kernels decline (the reference runs) for
 float16 data (whose statistics are float32) and empty arrays. The sums are split over
 chunks of channels, the elementwise passes over chunks of rows, spread over the cores
-(:mod:`.workers`). Compiled on first use and cached on disk by Numba.
+(:mod:`.workers`). Compiled on first use and cached on disk (:mod:`.diskcache`:
+``$GLUONLITE_CACHE_DIR/builtin``).
 """
 from __future__ import annotations
 
@@ -32,14 +33,14 @@ _K: dict = {}
 
 
 def _build():
-    import numba
+    from .diskcache import cached_njit  # loads Numba: on first use, not at import
 
     # reductions may be reassociated (so that LLVM vectorises them); the elementwise loops
     # keep IEEE order
-    red = dict(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc"})
-    ew = dict(cache=True, error_model="numpy", nogil=True)
+    red = dict(error_model="numpy", nogil=True, fastmath={"reassoc"})
+    ew = dict(error_model="numpy", nogil=True)
 
-    @numba.njit(**red)
+    @cached_njit(**red)
     def stats(x, c0, c1, mean, var):
         """Per-channel mean and biased variance (two passes, float64) of channels
         [c0, c1)."""
@@ -61,7 +62,7 @@ def _build():
             mean[c] = m
             var[c] = q / n
 
-    @numba.njit(**ew)
+    @cached_njit(**ew)
     def normalize(x, a0, a1, mean, scale, beta, out):
         """out = (x - mean) * scale + beta per channel, rows [a0, a1)."""
         a_, c_, b_ = x.shape
@@ -72,7 +73,7 @@ def _build():
                 for b in range(b_):
                     orow[b] = (row[b] - m) * s + t
 
-    @numba.njit(**ew)
+    @cached_njit(**ew)
     def affine(x, a0, a1, scale, shift, use_shift, out):
         """out = x * scale (+ shift) per channel, rows [a0, a1)."""
         a_, c_, b_ = x.shape
@@ -87,7 +88,7 @@ def _build():
                     for b in range(b_):
                         orow[b] = row[b] * s
 
-    @numba.njit(**red)
+    @cached_njit(**red)
     def grad_sums(g, x, c0, c1, mean, inv, sg, sgx):
         """Per-channel sum(g) and sum(g * xhat), xhat = (x - mean) * inv (float64 sums), of
         channels [c0, c1)."""
@@ -105,7 +106,7 @@ def _build():
             sg[c] = s
             sgx[c] = q
 
-    @numba.njit(**ew)
+    @cached_njit(**ew)
     def grad_data(g, x, a0, a1, mean, inv, ca, cb, cc, dx):
         """dx = g * ca + (cb + xhat * cc) per channel (the reference's formula), rows
         [a0, a1)."""

@@ -22,7 +22,7 @@ threaded inside its worker; the numbers agree with the reference's up to the ord
 floating-point sums. Attribute and shape checks are the reference's own (same errors). The
 kernels decline (the reference runs) for 1-D/3-D kernels, channel-last layouts, dtypes
 other than float32/float64, mixed dtypes and empty arrays. Compiled on first use and
-cached on disk by Numba.
+cached on disk (:mod:`.diskcache`: ``$GLUONLITE_CACHE_DIR/builtin``).
 """
 from __future__ import annotations
 
@@ -42,11 +42,11 @@ _K: dict = {}
 
 
 def _build():
-    import numba
+    from .diskcache import cached_njit  # loads Numba: on first use, not at import
 
-    opts = dict(cache=True, error_model="numpy", nogil=True)
+    opts = dict(error_model="numpy", nogil=True)
 
-    @numba.njit(**opts)
+    @cached_njit(**opts)
     def valid_range(off, s, size, count):
         """Output positions ``o`` in [0, count) whose input ``o*s + off`` lies in [0, size)."""
         lo = 0 if off >= 0 else (-off + s - 1) // s
@@ -60,7 +60,7 @@ def _build():
     # (3-4x slower). Every offset below is non-negative by construction (valid_range).
     u64 = np.uint64
 
-    @numba.njit(**opts)
+    @cached_njit(**opts)
     def im2col_k(x, n0, n1, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, cols):
         _, c_, h_, w_ = x.shape
         p_ = oh * ow
@@ -97,7 +97,7 @@ def _build():
                             for xx in range(x1, ow):
                                 cf[d + u64(xx)] = 0
 
-    @numba.njit(**opts)
+    @cached_njit(**opts)
     def col2im_k(cols, n0, n1, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, dx):
         _, c_, h_, w_ = dx.shape
         p_ = oh * ow
@@ -127,7 +127,7 @@ def _build():
                                 for u in range(x1 - x0):
                                     df[dst + u64(u * sw)] += cf[s0 + u64(u)]
 
-    @numba.njit(**opts)
+    @cached_njit(**opts)
     def scatter_k(yt, bias, use_bias, n0, n1, y):
         """y[n, f, :] = yt[f, (n - n0)*P : ...] (+ bias[f]) for n in [n0, n1)."""
         _, f_, p_ = y.shape
@@ -147,7 +147,7 @@ def _build():
                     for p in range(p_):
                         yf[dst + u64(p)] = tf[src + u64(p)]
 
-    @numba.njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc"})
+    @cached_njit(error_model="numpy", nogil=True, fastmath={"reassoc"})
     def gather_k(og, n0, n1, ogt, dbias):
         """ogt[f, (n - n0)*P + p] = og[n, f, p]; dbias[f] += sum of those (float64)."""
         _, f_, p_ = og.shape

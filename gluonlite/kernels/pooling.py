@@ -19,7 +19,8 @@ The semantics are the reference's, window by window:
 Checks are the reference's own (same errors). The kernels decline (the reference runs) for
 1-D/3-D pooling, channel-last layouts, Lp pooling, dtypes other than float32/float64 and
 empty arrays. The batch is split into chunks of samples spread over the cores
-(:mod:`.workers`). Compiled on first use and cached on disk by Numba.
+(:mod:`.workers`). Compiled on first use and cached on disk (:mod:`.diskcache`:
+``$GLUONLITE_CACHE_DIR/builtin``).
 """
 from __future__ import annotations
 
@@ -36,14 +37,14 @@ _K: dict = {}
 
 
 def _build():
-    import numba
+    from .diskcache import cached_njit  # loads Numba: on first use, not at import
 
     # flat arrays indexed with unsigned offsets where the loops are hot (vectorisable: see
     # conv.py); each kernel handles samples [n0, n1), so that workers can split the batch
     u64 = np.uint64
-    opts = dict(cache=True, error_model="numpy", nogil=True)
+    opts = dict(error_model="numpy", nogil=True)
 
-    @numba.njit(**opts)
+    @cached_njit(**opts)
     def max_fwd(x, n0, n1, kh, kw, sh, sw, ph, pw, lowest, inside, y):
         _, c_, h_, w_ = x.shape
         _, _, oh, ow = y.shape
@@ -88,7 +89,7 @@ def _build():
                                     m = v
                         y[n, c, oy, ox] = m
 
-    @numba.njit(**opts)
+    @cached_njit(**opts)
     def max_bwd(og, x, y, n0, n1, kh, kw, sh, sw, ph, pw, lowest, inside, dx):
         _, c_, h_, w_ = x.shape
         _, _, oh, ow = y.shape
@@ -168,7 +169,7 @@ def _build():
                             if found:
                                 break
 
-    @numba.njit(**opts)
+    @cached_njit(**opts)
     def sum_fwd(x, n0, n1, kh, kw, sh, sw, ph, pw, div, use_div, zero, y):
         # ``zero`` is a 0 of the data's dtype: the window sums accumulate in that dtype, in
         # the reference's (row-major offset) order
@@ -190,7 +191,7 @@ def _build():
                                 s += row[b]
                         y[n, c, oy, ox] = s / div[oy, ox] if use_div else s
 
-    @numba.njit(**opts)
+    @cached_njit(**opts)
     def sum_bwd(og, n0, n1, kh, kw, sh, sw, ph, pw, div, use_div, dx):
         _, c_, h_, w_ = dx.shape
         _, _, oh, ow = og.shape

@@ -1,8 +1,10 @@
 """Compiled special functions (erf, gamma, gammaln) for numpy arrays.
 
 The reference forwards evaluate these through Python's ``math`` one element at a time;
-these Numba ufuncs run the same C functions in a compiled loop. Compiled on first use and
-cached on disk by Numba.
+these Numba ufuncs run the same C functions in a compiled loop. Compiled in memory on first
+use and not cached on disk: building the three (float32 and float64) took 0.37 s of CPU,
+0.28 s when loaded from Numba's disk cache; that 0.1 s once per process is not worth a
+second cache format for ufuncs (Numba's own reads unsealed pickles: see :mod:`.diskcache`).
 """
 from __future__ import annotations
 
@@ -18,15 +20,15 @@ def _build():
 
     sigs = ["float32(float32)", "float64(float64)"]
 
-    @numba.vectorize(sigs, cache=True)
+    @numba.vectorize(sigs)
     def erf(x):
         return math.erf(x)
 
-    @numba.vectorize(sigs, cache=True)
+    @numba.vectorize(sigs)
     def gamma(x):
         return math.gamma(x)
 
-    @numba.vectorize(sigs, cache=True)
+    @numba.vectorize(sigs)
     def gammaln(x):
         return math.lgamma(x)
 

@@ -6,7 +6,8 @@ momentum, and Adam.
 states are C-contiguous NumPy arrays of one dtype (float32 or float64), and decline
 otherwise (the NumPy rule runs). One pass over the arrays replaces the reference's four or
 five, with the same operations in the same order, so the results agree with the NumPy
-rule to rounding. Compiled on first use and cached on disk by Numba.
+rule to rounding. Compiled on first use and cached on disk
+(:mod:`gluonlite.kernels.diskcache`: ``$GLUONLITE_CACHE_DIR/builtin``).
 
 States that decay towards zero (the momentum, Adam's moments, of a weight whose gradient
 stays 0 — dead ReLU units, image borders) are flushed to 0 once they fall below the
@@ -28,13 +29,13 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _build():
-    import numba
+    from ..kernels.diskcache import cached_njit  # loads Numba: on first use, not at import
 
     # The kernels run on one thread: split over Numba's threads they ran 2x faster alone but
     # fought OpenBLAS's spinning threads for the cores in a training step (8 ms instead of
     # 1 ms per MLP step on 2 cores). The branches are outside the loops, and division
     # follows IEEE (error_model="numpy", no zero check), so that LLVM vectorises each loop.
-    @numba.njit(cache=True, error_model="numpy")
+    @cached_njit(error_model="numpy")
     def sgd_kernel(w, g, mom, lr, lr_rescale, lr_wd, rescale, clip, momentum, use_mom, tiny):
         wf = w.reshape(-1)
         gf = g.reshape(-1)
@@ -61,7 +62,7 @@ def _build():
             for i in range(n):
                 wf[i] = wf[i] - (gf[i] * lr_rescale + lr_wd * wf[i])
 
-    @numba.njit(cache=True, error_model="numpy")
+    @cached_njit(error_model="numpy")
     def adam_kernel(w, g, mean, var, lr, wd, rescale, clip, beta1, one_m_beta1, beta2,
                     one_m_beta2, epsilon, tiny):
         wf = w.reshape(-1)

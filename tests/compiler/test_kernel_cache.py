@@ -1,4 +1,4 @@
-"""The on-disk kernel cache (gluonlite.compiler.render.diskcache): only a private directory
+"""The on-disk kernel cache (gluonlite.kernels.diskcache): only a private directory
 is used, nothing on disk is executed unless it is ours and intact, any damaged entry is a
 miss that heals itself, writes are atomic and the cache is bounded."""
 import json
@@ -15,8 +15,9 @@ import pytest
 
 import gluonlite as mx
 from gluonlite.compiler.fusion import FusedKernel, set_min_size
-from gluonlite.compiler.render import diskcache, numba_cpu
+from gluonlite.compiler.render import numba_cpu
 from gluonlite.compiler.scalar import E, Expr
+from gluonlite.kernels import diskcache
 
 X, Y = Expr("in", value=0), Expr("in", value=1)
 

@@ -1,25 +1,27 @@
 """The CPU renderer: a fused kernel becomes a Numba loop nest, compiled once and cached on disk.
 
 The generated function takes a range ``lo, hi`` of its *split dimension* (the first
-dimension of the collapsed nest that no reduction reduces), its output
-arrays, then its inputs (all C-contiguous, in their graph shapes); it views each in the
-collapsed nest (:mod:`.layout`) and runs one loop nest whose body evaluates the formula DAG
-once per element, in the computation dtype. Reductions accumulate in float64 and are
-written (divided, for a mean) at the end, for the rows ``lo:hi`` only, so disjoint ranges
-never touch the same output element. A large kernel is called once per chunk of that
-dimension by the same worker threads the hot kernels use (:mod:`gluonlite.kernels.workers`,
-with ``nogil`` machine code); a small one is called once for the whole range, where handing
-out chunks costs more than it saves. One thread pool for every compiled CPU kernel: a
-second one (Numba's ``prange`` over OpenMP) kept spinning on a core after each kernel while
-the next operator's workers wanted it.
+dimension of the collapsed nest that no reduction reduces), its output arrays, then its
+inputs (all C-contiguous, in their graph shapes); it reads the nest's extents from their
+shapes, views each in the collapsed nest (:mod:`.layout`) and runs one loop nest whose body
+evaluates the formula DAG once per element, in the computation dtype. No size is written
+into the source, so one compiled kernel serves every shape of the same structure: a new
+batch size compiles nothing and adds nothing to the disk cache. Reductions accumulate in
+float64 and are written (divided, for a mean) at the end, for the rows ``lo:hi`` only, so
+disjoint ranges never touch the same output element. A large kernel is called once per
+chunk of that dimension by the same worker threads the hot kernels use
+(:mod:`gluonlite.kernels.workers`, with ``nogil`` machine code); a small one is called once
+for the whole range, where handing out chunks costs more than it saves. One thread pool
+for every compiled CPU kernel: a second one (Numba's ``prange`` over OpenMP) kept spinning
+on a core after each kernel while the next operator's workers wanted it.
 
-Compiled kernels are cached on disk (:mod:`.diskcache`: ``$GLUONLITE_CACHE_DIR/kernels``,
-default ``~/.cache/gluonlite/kernels``), named by a hash of their source, so a second
-process loads the machine code instead of compiling again. The source is always executed
-from memory (the ``.py`` there is a readable copy); Numba's compiled code is loaded only
-from a private directory and only when its checksum holds, else recompiled. :func:`stats`
-reports how many kernels were compiled or loaded and the seconds spent;
-:func:`clear_cache` empties the disk cache.
+Compiled kernels are cached on disk (:mod:`gluonlite.kernels.diskcache`:
+``$GLUONLITE_CACHE_DIR/kernels``, default ``~/.cache/gluonlite/kernels``), named by a hash
+of their source, so a second process loads the machine code instead of compiling again.
+The source is always executed from memory (the ``.py`` there is a readable copy); Numba's
+compiled code is loaded only from a private directory and only when its checksum holds,
+else recompiled. :func:`stats` reports how many kernels were compiled or loaded and the
+seconds spent; :func:`clear_cache` empties the disk cache.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import threading
 import time
 import types
 
-from . import diskcache
+from ...kernels import diskcache
 from .layout import collapse
 
 __all__ = ["source", "compile_kernel", "CpuKernel", "split_dim", "stats", "cache_dir",
@@ -44,7 +46,9 @@ PARALLEL_MIN = 1 << 17
 CHUNK_MIN = 1 << 15
 
 _lock = threading.Lock()
-_compiled: dict = {}   # source hash -> dispatcher
+# source hash -> dispatcher: one per formula, dtype and nest structure (not per size), so
+# it grows with the distinct operator patterns of the models run, not with their shapes
+_compiled: dict = {}
 _stats = {"compiled": 0, "loaded": 0, "seconds": 0.0}
 
 
@@ -55,8 +59,10 @@ def cache_dir() -> str:
 
 
 def clear_cache() -> int:
-    """Remove every kernel from the disk cache (:func:`cache_dir`); kernels already compiled
-    in this process stay usable. Returns the number of files removed."""
+    """Remove every kernel from the disk cache: the generated ones (:func:`cache_dir`) and
+    the compiled code of gluonlite's built-in kernels (``$GLUONLITE_CACHE_DIR/builtin``);
+    kernels already compiled in this process stay usable. Returns the number of files
+    removed."""
     return diskcache.clear()
 
 
@@ -87,36 +93,87 @@ _UN = {"neg": "(-{})", "abs": "np.abs({})", "exp": "np.exp({})", "log": "np.log(
        "expm1": "np.expm1({})", "sign": "np.sign({})"}
 
 
-def _idx(shape, names):
-    return ", ".join(n if s != 1 else "0" for s, n in zip(shape, names))
-
-
 def split_dim(nest):
     """The dimension of ``nest`` that calls split (the first one every reduction keeps), or
     None when there is none (a reduction to one number)."""
-    kept = [d for d in range(len(nest.shape))
-            if all(s[d] != 1 or nest.shape[d] == 1 for s in nest.reds)]
+    kept = [d for d in range(len(nest.shape)) if all(k[d] for k in nest.red_kept)]
     return kept[0] if kept else None
+
+
+def _extents(kernel, nest):
+    """Per nest dimension, the expression of its extent read at run time from the shape of
+    an array argument that is full along it (the product of the merged axes' sizes), so
+    the source names no size; the literal size only where no argument carries the
+    dimension (an input broadcast inside the kernel and never written out in full)."""
+    n = len(kernel.shape)
+    # (argument, its fullness over the nest dimensions, {kernel axis: the argument's axis})
+    carriers = []
+    if kernel.outputs:
+        carriers.append(("o0", (True,) * len(nest.shape), {a: a for a in range(n)}))
+    for k, s in enumerate(kernel.in_shapes):
+        off = n - len(s)
+        carriers.append((f"x{k}", nest.in_full[k], {a: a - off for a in range(off, n)}))
+    for r, (_, axes, _, out) in enumerate(kernel.reductions):
+        axes = set(axes)
+        if len(out) == n:  # the reduced axes kept, with size 1
+            amap = {a: a for a in range(n) if a not in axes}
+        elif len(out) == n - len(axes):  # the reduced axes dropped
+            amap = {a: a - sum(1 for x in axes if x < a) for a in range(n) if a not in axes}
+        else:
+            continue
+        carriers.append((f"r{r}", nest.red_kept[r], amap))
+    ext = []
+    for d, group in enumerate(nest.groups):
+        expr = str(nest.shape[d])  # no group: the one element of an all-ones shape
+        for arg, full, amap in carriers if group else ():
+            if full[d] and all(a in amap for a in group):
+                expr = " * ".join(f"{arg}.shape[{amap[a]}]" for a in group)
+                break
+        ext.append(expr)
+    return ext
 
 
 def source(kernel, name: str) -> str:
     """The Python/Numba source of ``kernel`` as function ``name(lo, hi, outputs...,
     inputs...)``, computing rows ``lo:hi`` of its :func:`split_dim` (all of the kernel when
-    there is none)."""
+    there is none).
+
+    The loop extents ``n0, n1, ...`` are read from the arguments' shapes, so the source
+    (and so the compiled kernel) depends on the formula, the ranks and which dimensions
+    broadcast, are reduced or have size 1, not on the sizes: a new batch size runs the
+    kernel already compiled."""
     nest = collapse(kernel)
     dt = kernel.dtype
     nd = len(nest.shape)
     iv = [f"i{d}" for d in range(nd)]
+    ev = [f"n{d}" for d in range(nd)]
     n_out, n_red = len(kernel.outputs), len(kernel.reductions)
     outs = [f"o{k}" for k in range(n_out)] + [f"r{k}" for k in range(n_red)]
     ins = [f"x{k}" for k in range(len(kernel.in_shapes))]
+
+    def shape_of(full):
+        dims = [e if f else "1" for e, f in zip(ev, full)]
+        return f"({', '.join(dims)}{',' if nd == 1 else ''})"
+
+    def idx(full):
+        return ", ".join(i if f else "0" for i, f in zip(iv, full))
+
+    # calls split the first dimension that no reduction reduces (so no two calls write one
+    # reduced element); loops stay in memory order, that one restricted to lo:hi
+    pdim = split_dim(nest)
     lines = [f"def {name}({', '.join(['lo', 'hi'] + outs + ins)}):"]
-    for k, s in enumerate(nest.ins):
-        lines.append(f"    X{k} = x{k}.reshape({tuple(s)!r})")
+    lines += [f"    {e} = {x}" for e, x in zip(ev, _extents(kernel, nest))]
+    if pdim is not None:
+        # the sizes come with the arrays now: a range past them would write out of bounds
+        # (reshape already refuses arrays whose sizes disagree)
+        lines += [f"    if lo < 0 or hi > {ev[pdim]}:",
+                  f"        raise ValueError('fused kernel: rows lo:hi out of range')"]
+    for k, full in enumerate(nest.in_full):
+        lines.append(f"    X{k} = x{k}.reshape({shape_of(full)})")
     for k in range(n_out):
-        lines.append(f"    O{k} = o{k}.reshape({nest.shape!r})")
-    for k, s in enumerate(nest.reds):
-        lines.append(f"    A{k} = np.zeros({tuple(s)!r}, np.float64)")
+        lines.append(f"    O{k} = o{k}.reshape({shape_of((True,) * nd)})")
+    for k, kept in enumerate(nest.red_kept):
+        lines.append(f"    A{k} = np.zeros({shape_of(kept)}, np.float64)")
     consts = {}
     body = []
     names = {}
@@ -160,38 +217,35 @@ def source(kernel, name: str) -> str:
 
     # every input is read before any output is written: an output may share an input's
     # buffer (in place), and a later formula may still need that input's element
-    for k, shape in enumerate(nest.ins):
+    for k, full in enumerate(nest.in_full):
         loads[k] = f"a{k}"
-        body.append(f"a{k} = X{k}[{_idx(shape, iv)}]")
+        body.append(f"a{k} = X{k}[{idx(full)}]")
     for k, e in enumerate(kernel.outputs):
         body.append(f"O{k}[{', '.join(iv)}] = {emit(e)}")
     for k, (e, _, _, _) in enumerate(kernel.reductions):
-        body.append(f"A{k}[{_idx(nest.reds[k], iv)}] += {emit(e)}")
+        body.append(f"A{k}[{idx(nest.red_kept[k])}] += {emit(e)}")
     for c, n in consts.items():
         lines.append(f"    {n} = {c}")
-    # calls split the first dimension that no reduction reduces (so no two calls write one
-    # reduced element); loops stay in memory order, that one restricted to lo:hi
-    pdim = split_dim(nest)
 
-    def loops(shape, ind):
-        out = []
+    def loops(full):
+        out, ind = [], "    "
         for d in range(nd):
-            rng = "lo, hi" if d == pdim else str(shape[d])
+            rng = "lo, hi" if d == pdim else ev[d] if full[d] else "1"
             out.append(f"{ind}for {iv[d]} in range({rng}):")
             ind += "    "
         return out, ind
 
-    head, ind = loops(nest.shape, "    ")
+    head, ind = loops((True,) * nd)
     lines += head + [ind + b for b in body]
     for k, (_, axes, mean, _) in enumerate(kernel.reductions):
-        count = 1
-        for a in axes:
-            count *= kernel.shape[a]
-        scale = f" / {float(count)!r}" if mean and count != 1 else ""
-        red = nest.reds[k]
-        lines.append(f"    R{k} = r{k}.reshape({tuple(red)!r})")
-        head, ind = loops(red, "    ")
-        ix = _idx(red, iv)
+        kept = nest.red_kept[k]
+        # a mean divides by the product of the reduced extents (a size-1 axis is in no
+        # nest dimension: it counts 1)
+        reduced = [ev[d] for d in range(nd) if not kept[d] and nest.groups[d]]
+        scale = f" / np.float64({' * '.join(reduced)})" if mean and reduced else ""
+        lines.append(f"    R{k} = r{k}.reshape({shape_of(kept)})")
+        head, ind = loops(kept)
+        ix = idx(kept)
         lines += head + [f"{ind}R{k}[{ix}] = A{k}[{ix}]{scale}"]
     return "\n".join(lines) + "\n"
 
@@ -235,7 +289,8 @@ class CpuKernel:
 
 def compile_kernel(kernel) -> CpuKernel:
     """The compiled :class:`CpuKernel` of ``kernel`` (from the disk cache when it is
-    there)."""
+    there). Kernels differing only in sizes share one compiled function: only the
+    returned wrapper's row count and chunking depend on the sizes."""
     nest = collapse(kernel)
     pdim = split_dim(nest)
     n = nest.shape[pdim] if pdim is not None else 1
@@ -251,13 +306,15 @@ def compile_kernel(kernel) -> CpuKernel:
                 step = None
     name = "kernel"
     src = source(kernel, name)
-    # the source names no dtype when the formula has no constant: the signature does
-    digest = hashlib.sha1(f"{kernel.dtype}\n{src}".encode()).hexdigest()[:20]
+    # the source names no dtype when the formula has no constant, nor the arguments' ranks
+    # (a bias of shape (C, 1, 1) or (1, C, 1, 1) renders alike): the signature does
+    sig = _signature(kernel)
+    digest = hashlib.sha1(f"{sig}\n{src}".encode()).hexdigest()[:20]
     with _lock:
         fn = _compiled.get(digest)
         if fn is None:
             t0 = time.perf_counter()
-            fn, loaded = _load(src, name, digest, _signature(kernel))
+            fn, loaded = _load(src, name, digest, sig)
             _stats["seconds"] += time.perf_counter() - t0
             _stats["loaded" if loaded else "compiled"] += 1
             _compiled[digest] = fn

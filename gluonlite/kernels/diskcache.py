@@ -1,33 +1,43 @@
-"""The on-disk kernel cache: a private directory that is vetted before anything in it is used.
+"""The on-disk cache of compiled Numba code: a private directory that is vetted before
+anything in it is used.
 
-Layout: ``<root>/kernels/`` where ``<root>`` is ``$GLUONLITE_CACHE_DIR`` (default
-``~/.cache/gluonlite``). A generated kernel ``k_<digest>.py`` sits there with Numba's compiled
-code for it (``k_<digest>.kernel-0.pyXY.nbi`` index, ``.N.nbc`` data).
+Layout, under ``<root>`` = ``$GLUONLITE_CACHE_DIR`` (default ``~/.cache/gluonlite``):
+
+* ``<root>/kernels/``: the compiler's generated kernels. A kernel ``k_<digest>.py`` sits
+  there with Numba's compiled code for it (``k_<digest>.kernel-0.pyXY.nbi`` index,
+  ``.N.nbc`` data).
+* ``<root>/builtin/``: Numba's compiled code of gluonlite's own kernels
+  (:mod:`gluonlite.kernels` convolution, pooling, BatchNorm; the fused SGD/Adam updates),
+  ``<module>.<function>-0.pyXY.nbi`` / ``.N.nbc``, attached with :func:`cached_njit`.
 
 What is promised:
 
-* **Only a private directory is used.** The root and ``kernels/`` are created with mode
-  ``0o700``; before each use both must be directories owned by the current user and not
-  writable by group or others. Otherwise nothing in them is read or written: one
+* **Only a private directory is used.** The root and its subdirectory are created with
+  mode ``0o700``; before each use both must be directories owned by the current user and
+  not writable by group or others. Otherwise nothing in them is read or written: one
   :class:`RuntimeWarning` names the directory and why, and kernels are compiled in memory.
   (Numba's index and data files are pickles: whoever can write them can run code in
   this process, so they are only ever read from a directory only we can write.)
 * **A kernel's Python source is never imported from disk.** The caller execs the source
   it generated in memory; the file on disk is a readable copy, compared byte for byte
-  and rewritten when it differs.
+  and rewritten when it differs. (Built-in kernels are gluonlite's own modules.)
 * **Numba's files are sealed.** Each is written as ``magic + sha256(payload) + payload``
   and read through ``O_NOFOLLOW`` as a regular file owned by us and not writable by
   others; anything else (empty, truncated, garbage, another Numba version, a symlink) is
-  a cache miss: the entry is removed and the kernel recompiled and saved again. Numba's
-  own ``NUMBA_CACHE_DIR`` and locators are not consulted for these kernels.
+  a cache miss: the entry is removed and the kernel recompiled and saved again. A data
+  file holds the index key it was saved under and is used only for that key (processes
+  saving different signatures of one function at once can renumber each other's files).
+  Numba's own ``NUMBA_CACHE_DIR`` and locators are not consulted for these kernels.
 * **Writes are atomic.** A temporary file created with ``O_EXCL`` under an unpredictable
   name (``mkstemp``) in the same directory, fsynced, renamed over the entry, then the
   directory fsynced; it is removed when anything fails.
-* **The cache is bounded.** After a new kernel is written, when more than
+* **The cache is bounded.** After a new generated kernel is written, when more than
   ``$GLUONLITE_CACHE_MAX_FILES`` kernels (default 2000) are present the least recently
   used ones (by the source file's mtime, touched on every load) are removed with their
-  compiled code; ``0`` turns the disk cache off. Temporary files left by killed
-  processes are removed once an hour old.
+  compiled code; ``0`` turns the disk cache (both directories) off. The built-in kernels
+  are a fixed set (one index per function, one data file per argument-type signature),
+  so ``builtin/`` is not subject to that bound. Temporary files left by killed processes
+  are removed once an hour old. :func:`clear` empties both directories.
 """
 from __future__ import annotations
 
@@ -43,12 +53,14 @@ import threading
 import time
 import warnings
 
+import numba
 from numba.core.caching import (CompileResultCacheImpl, FunctionCache, IndexDataCacheFile,
-                                _CacheLocator)
+                                _Cache, _CacheLocator)
 from numba.core.serialize import dumps as _numba_dumps
 
-__all__ = ["root_dir", "kernel_dir", "max_files", "open_dir", "check_dir", "sync_source",
-           "evict", "clear", "KernelCache", "MAX_FILES_DEFAULT"]
+__all__ = ["root_dir", "kernel_dir", "builtin_dir", "max_files", "open_dir", "check_dir",
+           "sync_source", "evict", "clear", "KernelCache", "BuiltinCache", "cached_njit",
+           "MAX_FILES_DEFAULT"]
 
 MAX_FILES_DEFAULT = 2000
 # A temporary file this old belongs to a killed writer (a live one exists for milliseconds).
@@ -77,6 +89,11 @@ def root_dir() -> str:
 def kernel_dir() -> str:
     """Where generated kernels and their compiled code live (``<root>/kernels``)."""
     return os.path.join(root_dir(), "kernels")
+
+
+def builtin_dir() -> str:
+    """Where the compiled code of gluonlite's built-in kernels lives (``<root>/builtin``)."""
+    return os.path.join(root_dir(), "builtin")
 
 
 def max_files() -> int:
@@ -130,14 +147,17 @@ def _warn_once(path: str, reason: str) -> None:
         f"a private directory.", RuntimeWarning, stacklevel=2)
 
 
-def open_dir():
-    """The vetted kernel directory, created (mode 0o700) when missing; None when the disk
-    cache is off or the root or kernel directory fails :func:`check_dir` (one warning per
-    directory and reason) or cannot be created."""
+def open_dir(sub: str = "kernels"):
+    """The vetted cache directory ``<root>/<sub>`` (``'kernels'`` or ``'builtin'``), created
+    (mode 0o700) when missing; None when the disk cache is off or the root or the
+    subdirectory fails :func:`check_dir` (one warning per directory and reason) or cannot
+    be created."""
+    if sub not in ("kernels", "builtin"):
+        raise ValueError(f"sub: expected 'kernels' or 'builtin', got {sub!r}")
     if max_files() == 0:
         return None
     root = root_dir()
-    d = os.path.join(root, "kernels")
+    d = os.path.join(root, sub)
     for p in (root, d):
         try:
             os.makedirs(p, mode=0o700, exist_ok=True)
@@ -286,15 +306,27 @@ def evict(folder: str, keep: int | None = None) -> int:
     return n_drop
 
 
+def _is_cache_file(name: str) -> bool:
+    """Whether a directory entry is one of ours: a generated kernel's file, Numba's index or
+    data file, or a temporary file of an atomic write."""
+    return (_group(name) is not None or name.endswith((".nbi", ".nbc"))
+            or (name.startswith(".") and name.endswith(_TMP_SUFFIX)))
+
+
 def clear(folder: str | None = None) -> int:
-    """Remove every kernel (and leftover temporary file) from ``folder`` (default
-    :func:`kernel_dir`), and the compiled code that gluonlite before this cache kept in
-    its ``__pycache__``; the directory itself stays. Only a directory owned by the
+    """Remove every cache file (kernels, compiled code, leftover temporary files) from
+    ``folder``, by default from both :func:`kernel_dir` and :func:`builtin_dir`, and the
+    compiled code that gluonlite before this cache kept in ``kernels/__pycache__``; the
+    directories themselves and files that are not ours stay. Only a directory owned by the
     current user is touched (it may be group/world-writable: clearing it is part of the
     fix). Returns the number of files removed."""
-    folder = kernel_dir() if folder is None else folder
+    if folder is None:
+        kdir = kernel_dir()
+        dirs = (kdir, os.path.join(kdir, "__pycache__"), builtin_dir())
+    else:
+        dirs = (folder, os.path.join(folder, "__pycache__"))
     n = 0
-    for d in (folder, os.path.join(folder, "__pycache__")):
+    for d in dirs:
         try:
             st = os.stat(d)
         except FileNotFoundError:
@@ -304,11 +336,8 @@ def clear(folder: str | None = None) -> int:
             raise PermissionError(f"clear_cache: {d!r} is owned by uid {st.st_uid}, not by "
                                   f"the current user; not touching it")
         for e in os.scandir(d):
-            if _group(e.name) is None and not (e.name.startswith(".") and
-                                               e.name.endswith(_TMP_SUFFIX)):
+            if not _is_cache_file(e.name) or e.is_dir(follow_symlinks=False):
                 continue  # not a cache file: leave it
-            if e.is_dir(follow_symlinks=False):
-                continue
             try:
                 os.unlink(e.path)
                 n += 1
@@ -406,18 +435,30 @@ class _SealedFile(IndexDataCacheFile):
     def _dump(self, obj):
         return _numba_dumps(obj)
 
+    def save(self, key, data):
+        # the data file names its key: see load
+        super().save(key, (key, data))
+
     def load(self, key):
         overloads = self._load_index()
         name = overloads.get(key)
         if name is None:
             return None
         try:
-            return self._load_data(name)
+            got = self._load_data(name)
         except FileNotFoundError:
             return None  # evicted by another process meanwhile
         except Exception as e:  # noqa: BLE001 - a damaged entry is a miss, never an error
             self.discard(name, e)
             return None
+        if not (isinstance(got, tuple) and len(got) == 2 and got[0] == key):
+            # data numbered by another process for another signature (two processes saving
+            # at once each number their new entry from the index they read), or an older
+            # format: a miss; the save after the compile rewrites it for this key
+            _log.info("gluonlite kernel cache: %s holds another entry; recompiling",
+                      self._data_path(name))
+            return None
+        return got[1]
 
     def discard(self, name, why) -> None:
         """Remove the index and data file ``name`` (None: only the index)."""
@@ -429,7 +470,8 @@ class _SealedFile(IndexDataCacheFile):
 
 
 class KernelCache(FunctionCache):
-    """Numba's per-function cache for a generated kernel, confined to a vetted directory.
+    """Numba's per-function cache for a kernel, confined to a vetted directory (used for
+    generated kernels directly, for built-in ones through :class:`BuiltinCache`).
 
     ``KernelCache(py_func, folder, stamp, fullname)``: ``folder`` is from
     :func:`open_dir`, ``stamp`` a hash of the kernel's source (a changed source never
@@ -449,6 +491,16 @@ class KernelCache(FunctionCache):
                                        source_stamp=stamp)
         self.enable()
 
+    def _index_key(self, sig, codegen):
+        # Numba's key hashes the pickled closure cells, and a pickled dispatcher holds a
+        # uuid drawn per process: a kernel calling another njit function (conv's im2col
+        # calls valid_range) never hit the cache and gained one data file per process.
+        # Cells are described by what decides the machine code instead.
+        h = hashlib.sha256
+        return (sig, codegen.magic_tuple(),
+                (h(self._py_func.__code__.co_code).hexdigest(),
+                 h(_closure_bytes(self._py_func)).hexdigest()))
+
     def load_overload(self, sig, target_context):
         try:
             return super().load_overload(sig, target_context)
@@ -463,3 +515,119 @@ class KernelCache(FunctionCache):
             _log.warning("gluonlite kernel cache: could not save %s in %s: %s",
                          self._impl.filename_base, self._cache_path, e)
 
+
+
+def _closure_bytes(py_func, depth: int = 0) -> bytes:
+    """A description of ``py_func``'s closure that is the same in every process: a called
+    njit function by its name, bytecode and own closure; other values by Numba's pickle
+    (types, numbers: deterministic)."""
+    cells = py_func.__closure__
+    if not cells:
+        return b""
+    parts = []
+    for c in cells:
+        v = c.cell_contents
+        inner = getattr(v, "py_func", None)  # a Numba dispatcher
+        if inner is not None and hasattr(inner, "__code__") and depth < 8:
+            parts.append(b"njit:" + f"{inner.__module__}.{inner.__qualname__}".encode()
+                         + hashlib.sha256(inner.__code__.co_code).digest()
+                         + hashlib.sha256(_closure_bytes(inner, depth + 1)).digest())
+        else:
+            parts.append(b"value:" + hashlib.sha256(_numba_dumps(v)).digest())
+    return b"".join(parts)
+
+
+_stamps: dict = {}
+_stamps_lock = threading.Lock()
+
+
+def _file_stamp(path: str):
+    """The sha256 of a module's source file (read once per process), or None when it
+    cannot be read: its built-in kernels are then compiled in memory only. A changed
+    file, whichever function in it changed, never loads code compiled from the old one
+    (a kernel's machine code includes the njit functions of the same file it calls)."""
+    with _stamps_lock:
+        if path not in _stamps:
+            try:
+                with open(path, "rb") as f:
+                    _stamps[path] = hashlib.sha256(f.read()).hexdigest()
+            except OSError:
+                _stamps[path] = None
+        return _stamps[path]
+
+
+class BuiltinCache(_Cache):
+    """The disk cache of one of gluonlite's own Numba functions, in :func:`builtin_dir`.
+
+    The directory is resolved and vetted on every load and save (so it follows
+    ``$GLUONLITE_CACHE_DIR``, and a directory that became unsafe is no longer used: one
+    warning, then in-memory compiles); within it the entries are :class:`KernelCache`'s
+    (sealed, atomic, a damaged one is a miss that is rebuilt). Entries are stamped with a
+    hash of the function's source file. Attach with :func:`cached_njit`.
+    """
+
+    def __init__(self, py_func):
+        self._py_func = py_func
+        self._fullname = f"{py_func.__module__}.{py_func.__qualname__}"
+        self._stamp = _file_stamp(py_func.__code__.co_filename)
+        self._caches: dict = {}   # folder -> KernelCache
+        self._enabled = True
+
+    def __repr__(self):
+        return f"<BuiltinCache {self._fullname}>"
+
+    @property
+    def cache_path(self):
+        return builtin_dir()
+
+    def _current(self):
+        """The :class:`KernelCache` of the vetted directory now, or None (no disk cache)."""
+        if not self._enabled or self._stamp is None:
+            return None
+        folder = open_dir("builtin")
+        if folder is None:
+            return None
+        c = self._caches.get(folder)
+        if c is None:
+            c = self._caches[folder] = KernelCache(self._py_func, folder, self._stamp,
+                                                   self._fullname)
+        return c
+
+    def load_overload(self, sig, target_context):
+        """The compiled overload for ``sig`` from disk, or None (a miss)."""
+        c = self._current()
+        return None if c is None else c.load_overload(sig, target_context)
+
+    def save_overload(self, sig, data):
+        """Save a freshly compiled overload (failures are logged, never raised)."""
+        c = self._current()
+        if c is not None:
+            c.save_overload(sig, data)
+            evict(c.cache_path)  # (only stale temporary files: builtin/ holds no k_ kernel)
+
+    def enable(self):
+        self._enabled = True
+
+    def disable(self):
+        self._enabled = False
+
+    def flush(self):
+        c = self._current()
+        if c is not None:
+            c.flush()
+
+
+def cached_njit(**options):
+    """``numba.njit(**options)`` whose compiled code is cached in :func:`builtin_dir`
+    through a :class:`BuiltinCache`, in place of Numba's ``cache=True`` (which reads
+    unsealed pickles from ``__pycache__`` / ``NUMBA_CACHE_DIR`` and fails on a damaged
+    one)."""
+    if "cache" in options:
+        raise TypeError("cached_njit: the disk cache is always on; do not pass cache=")
+
+    def deco(fn):
+        disp = numba.njit(**options)(fn)
+        disp._cache = BuiltinCache(fn)  # what enable_caching() does, with our cache
+        return disp
+
+    return deco
