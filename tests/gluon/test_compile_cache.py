@@ -138,7 +138,7 @@ def test_soak_80_batch_sizes_memory_bounded():
     program is freed at once (no reference cycle waits for the garbage collector).
     Memory is counted with tracemalloc (NumPy reports its buffers to it): RSS would hide a
     leak behind memory the allocator recycles. A first pass over the sizes on another net
-    loads the per-shape Numba kernels, which the process keeps whatever the bound."""
+    compiles the fused kernels once (they serve every batch size) and warms NumPy's caches."""
     sizes = range(8 * 41, 8 * 121, 8)
 
     def make():
