@@ -175,6 +175,8 @@ class Op:
         for k, v in kwargs.items():
             spec = specs.get(k)
             if spec is None:
+                if len(k) > 4 and k[:2] == "__" and k[-2:] == "__":
+                    continue  # MXNet's hidden node attributes (__layout__, __lr_mult__, ...)
                 raise MXNetError(
                     f"{self.name}: unknown argument {k!r}. Valid arguments: inputs "
                     f"{list(self.input_names) or [self.variadic]}, attributes "

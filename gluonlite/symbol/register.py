@@ -31,6 +31,7 @@ def create(fname, inputs, kwargs, name=None, attr=None, given_inputs=None):
     in input order, or a dict by input name) and attribute ``kwargs``."""
     op = get_op(fname)
     kwargs = dict(kwargs)
+    attr = _hidden(op, kwargs, attr)
     if op.variadic is not None:
         ins = list(inputs)
         if "num_args" in op.attr_specs:
@@ -65,6 +66,34 @@ def create(fname, inputs, kwargs, name=None, attr=None, given_inputs=None):
                          f"{extra} was given too")
     node = _Node(op, node_name, attrs, given=sorted(kwargs), user=user, inputs=entries)
     return Symbol([(node, i) for i in range(op.num_visible_outputs(attrs))])
+
+
+# node attributes MXNet accepts as plain keyword arguments and stores as __key__
+_HIDDEN_KEYS = ("ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage",
+                "profiler_scope")
+
+
+def _hidden(op, kwargs, attr):
+    """Move MXNet's hidden attributes (``__layout__``, ``__lr_mult__``, ..., and
+    ``lr_mult=`` style keys) out of ``kwargs`` into the node's attributes, as MXNet's
+    symbol creation does; returns the node attribute dict."""
+    user = dict(attr) if isinstance(attr, dict) else attr
+    for k in list(kwargs):
+        if k in op.attr_specs or k in op.input_names:
+            continue
+        if len(k) > 4 and k.startswith("__") and k.endswith("__"):
+            user = user if user is not None else {}
+            user[k] = str(kwargs.pop(k))
+        elif k in _HIDDEN_KEYS:
+            user = user if user is not None else {}
+            user[f"__{k}__"] = str(kwargs.pop(k))
+        else:
+            for h in _HIDDEN_KEYS:
+                if k.endswith("_" + h):
+                    raise MXNetError(f"setting variable attributes with {k} is deprecated. "
+                                     f"please instead use\nw = Variable({h}=...)\n"
+                                     f"sym = sym_function(..., {k[:-len(h) - 1]}=w)")
+    return user
 
 
 def _user(attr):

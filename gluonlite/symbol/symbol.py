@@ -15,6 +15,7 @@ import numpy as np
 from ..base import FileFormatError, MXNetError, np_dtype, DTYPE_TO_FLAG, FLAG_TO_DTYPE
 from ..fileio import atomic_write
 from ..ops.attrs import literal
+from ..util import is_np_shape
 
 __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json"]
 
@@ -47,7 +48,11 @@ class _Node:
 
     def aux_positions(self):
         """Indices of inputs that are auxiliary states (BatchNorm's moving statistics)."""
-        if self.op is None or not self.op.aux_names:
+        if self.op is None:
+            return ()
+        if hasattr(self.op, "aux_positions"):  # Custom: the aux states depend on attributes
+            return self.op.aux_positions(self.attrs)
+        if not self.op.aux_names:
             return ()
         names = self.op.list_inputs(self.attrs)
         return tuple(i for i, n in enumerate(names) if n in self.op.aux_names)
@@ -242,8 +247,9 @@ class Symbol:
         return res
 
     def infer_shape_partial(self, *args, **kwargs):
-        """Like ``infer_shape`` but returns what it could infer (unknown shapes are ``()``,
-        unknown dimensions 0)."""
+        """Like ``infer_shape`` but returns what it could infer: unknown shapes are ``()``
+        and unknown dimensions 0 (legacy semantics, the default), or None and -1 under
+        ``mx.np_shape()``, as MXNet returns them."""
         from .infer import infer_shapes
         return infer_shapes(self, args, kwargs, partial=True)
 
@@ -396,7 +402,13 @@ def var(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None, ini
             raise TypeError("attr: expected a dict of str -> str")
         user.update({k: str(v) for k, v in attr.items()})
     if shape is not None:
-        user["__shape__"] = _shape_str((shape,) if isinstance(shape, int) else shape)
+        shape = (shape,) if isinstance(shape, int) else shape
+        if not isinstance(shape, (tuple, list)) or not all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= -1
+                for d in shape):
+            raise ValueError(f"var {name!r}: shape must be a tuple of ints >= -1 (0 or -1 for "
+                             f"an unknown dimension), got {shape!r}")
+        user["__shape__"] = _shape_str(shape)
     if lr_mult is not None:
         user["__lr_mult__"] = str(float(lr_mult))
     if wd_mult is not None:
@@ -465,16 +477,18 @@ _MAX_NDIM = 64
 
 
 def parse_shape_attr(s):
-    """The shape tuple of a ``__shape__`` attribute string such as ``"(0, 3)"`` (0 and -1
-    mean unknown; -1 is read as 0). Raises ``ValueError`` saying what is wrong."""
+    """The shape tuple of a ``__shape__`` attribute string such as ``"(0, 3)"``, as written
+    (-1 is an unknown dimension; 0 one too under legacy shape semantics, see
+    :func:`_var_shape`). Raises ``ValueError`` saying what is wrong."""
     t = literal(s, "a shape tuple such as '(2, 3)'")
     if not isinstance(t, (tuple, list)):
         t = (t,)
     if len(t) > _MAX_NDIM:
         raise ValueError(f"expected at most {_MAX_NDIM} dimensions, got {len(t)}")
     if not all(type(d) is int and d >= -1 for d in t):
-        raise ValueError(f"expected a tuple of non-negative ints (0 for unknown), got {s!r}")
-    return tuple(0 if d == -1 else d for d in t)
+        raise ValueError(f"expected a tuple of non-negative ints (-1, or under legacy "
+                         f"shape semantics 0, for an unknown dimension), got {s!r}")
+    return tuple(t)
 
 
 def parse_dtype_attr(s):
@@ -491,13 +505,20 @@ def parse_dtype_attr(s):
 
 
 def _var_shape(node):
+    """A variable's ``__shape__`` in the compiler's form (None unknown, -1 an unknown
+    dimension), read as MXNet reads it when inference runs: under legacy shape semantics
+    ``()`` is an unknown shape and 0 an unknown dimension; under ``mx.np_shape()`` they are
+    a scalar and a real zero size."""
     s = node.user.get("__shape__")
     if s is None:
         return None
     try:
-        return parse_shape_attr(s)
+        t = parse_shape_attr(s)
     except ValueError as e:
         raise MXNetError(f"variable {node.name!r}: invalid attribute __shape__: {e}") from None
+    if is_np_shape():
+        return t
+    return tuple(d if d > 0 else -1 for d in t) if t else None
 
 
 def _var_dtype(node):

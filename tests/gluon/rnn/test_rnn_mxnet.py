@@ -172,10 +172,6 @@ def test_mxnet_lstm_checkpoint_loads(hybridize, tmp_path):
     np.testing.assert_array_equal(net2(tok).asnumpy(), y.asnumpy())
 
 
-@pytest.mark.xfail(strict=True, raises=mx.base.MXNetError,
-                   reason="MXNet's exported graph makes the begin states with _zeros of shape "
-                          "(2, 0, 8) (batch left to inference); the compiler's shape inference "
-                          "and _zeros do not yet take a 0 dimension from the consumer")
 def test_mxnet_exported_lstm_imports():
     sb = gluon.SymbolBlock.imports(str(FIXTURES / "rnn_lstm_lm-symbol.json"), ["data"],
                                    str(FIXTURES / "rnn_lstm_lm-0000.params"))
