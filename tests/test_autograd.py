@@ -353,13 +353,13 @@ def test_float64_variables():
 
 
 def test_check_numeric_gradient_utility():
-    mx.test_utils.check_numeric_gradient(lambda a, b: a * nd.exp(b),
+    mx.test_utils.check_gradient_fn(lambda a, b: a * nd.exp(b),
                                          [np.array([0.3, -1.2]), np.array([0.1, 0.7])],
                                          dtype=np.float64, rtol=1e-5, numeric_eps=1e-6)
     with pytest.raises(AssertionError, match="numeric grad"):
         bad = type("Bad", (autograd.Function,), {
             "forward": lambda self, a: a * a, "backward": lambda self, d: d * 3})
-        mx.test_utils.check_numeric_gradient(lambda a: bad()(a), [np.array([1.0, 2.0])],
+        mx.test_utils.check_gradient_fn(lambda a: bad()(a), [np.array([1.0, 2.0])],
                                              dtype=np.float64)
 
 

@@ -20,6 +20,22 @@ from . import sparse  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from .serialization import *  # noqa: F401,F403,E402
 
+
+def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):
+    """Split ``ary`` along ``axis`` into ``indices_or_sections`` equal pieces (an int) or at
+    the given indices (a tuple), as MXNet's ``split_v2``; ``squeeze_axis`` drops the axis
+    from size-1 pieces."""
+    if isinstance(indices_or_sections, int) and not isinstance(indices_or_sections, bool):
+        attrs = dict(indices=(), sections=indices_or_sections)
+    elif isinstance(indices_or_sections, tuple):
+        attrs = dict(indices=(0,) + tuple(indices_or_sections), sections=0)
+    else:
+        raise ValueError("split_v2: indices_or_sections must be an int or a tuple of ints, "
+                         f"got {type(indices_or_sections).__name__}")
+    return _make_function(_REGISTRY["_split_v2"])(ary, axis=axis, squeeze_axis=squeeze_axis,
+                                                  **attrs)
+
+
 _HELPERS = set(globals())
 _public, op, _internal, image = _generated_modules("gluonlite.ndarray",
                                                    lambda name, o: _make_function(o))

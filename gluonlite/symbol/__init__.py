@@ -5,6 +5,9 @@ from __future__ import annotations
 from ..ops import REGISTRY as _REGISTRY, generated_modules as _generated_modules
 from .symbol import Symbol, var, Variable, Group, load, load_json  # noqa: F401
 from .register import make_function as _make_function, create as _create
+from . import contrib  # noqa: F401
+from . import linalg  # noqa: F401
+from . import random  # noqa: F401
 
 
 def zeros(shape, dtype=None, **kwargs):
@@ -28,6 +31,17 @@ def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None, d
                                        dtype=dtype or "float32"), name=name)
 
 
+def eye(N, M=0, k=0, dtype=None, **kwargs):
+    """A 2-D Symbol with ones on diagonal ``k`` (``N`` rows, ``M`` columns; 0 means N)."""
+    return _create("_eye", [], dict(kwargs, N=N, M=M, k=k, dtype=dtype or "float32"))
+
+
+def linspace(start, stop, num, endpoint=True, name=None, dtype=None):
+    """``num`` evenly spaced values from ``start`` to ``stop`` as a Symbol."""
+    return _create("_linspace", [], dict(start=start, stop=stop, num=num, endpoint=endpoint,
+                                         dtype=dtype or "float32"), name=name)
+
+
 def _scalar_aware(bname, sname, rsname, pyop):
     def fn(left, right):
         if isinstance(left, Symbol) and isinstance(right, Symbol):
@@ -47,6 +61,22 @@ pow = _scalar_aware("_Power", "_PowerScalar", "_RPowerScalar", lambda a, b: a **
 power = pow
 hypot = _scalar_aware("_Hypot", "_HypotScalar", "_HypotScalar",
                       lambda a, b: (a * a + b * b) ** 0.5)
+
+
+def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):
+    """Split ``ary`` along ``axis`` into ``indices_or_sections`` equal pieces (an int) or at
+    the given indices (a tuple), as MXNet's ``split_v2``; ``squeeze_axis`` drops the axis
+    from size-1 pieces."""
+    if isinstance(indices_or_sections, int) and not isinstance(indices_or_sections, bool):
+        attrs = dict(indices=(), sections=indices_or_sections)
+    elif isinstance(indices_or_sections, tuple):
+        attrs = dict(indices=(0,) + tuple(indices_or_sections), sections=0)
+    else:
+        raise ValueError("split_v2: indices_or_sections must be an int or a tuple of ints, "
+                         f"got {type(indices_or_sections).__name__}")
+    return _create("_split_v2", [ary], dict(attrs, axis=axis,
+                                           squeeze_axis=squeeze_axis))
+
 
 _HELPERS = set(globals())
 _public, op, _internal, image = _generated_modules("gluonlite.symbol",
