@@ -10,6 +10,9 @@ __version__ = "0.1.0"
 from . import base  # noqa: F401
 from .base import MXNetError  # noqa: F401
 from .context import Context, cpu, gpu, cpu_pinned, current_context, num_gpus  # noqa: F401
+from . import util  # noqa: F401
+from .util import is_np_shape, set_np_shape, np_shape, use_np_shape  # noqa: F401
+from .util import is_np_array, np_array, use_np_array, use_np  # noqa: F401
 from . import ndarray  # noqa: F401
 from . import ndarray as nd  # noqa: F401
 from . import autograd  # noqa: F401
@@ -37,6 +40,8 @@ from . import module  # noqa: F401
 from . import module as mod  # noqa: F401
 from . import io  # noqa: F401
 from . import gluon  # noqa: F401
+from . import profiler  # noqa: F401
+from . import operator  # noqa: F401
 
 from . import memory as _memory  # noqa: E402
 

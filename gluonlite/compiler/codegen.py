@@ -115,6 +115,11 @@ def generate(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
                     lit = cname
                 args.append(f"{key}={lit}")
             expr = f"{opname}.fwd({', '.join(args)})"
+            if len(e.outs) == 1 and callable(e.op._num_outputs):
+                # an operator whose output count depends on its attributes may return a
+                # 1-tuple (split with num_outputs=1), as imperative invoke accepts
+                env["_gl_one"] = _one
+                expr = f"_gl_one({expr})"
         if not isinstance(expr, Writes):
             outs = name_outs(e)
             target = outs[0] if len(outs) == 1 else ", ".join(outs)
@@ -144,6 +149,11 @@ def generate(inputs, eqns, outputs, name="run", rt=None, static_alloc=False):
         "            raise",
         "        raise _gl_named from _gl_err"]) + "\n"
     return src, env, plan
+
+
+def _one(res):
+    """The single output of a forward that may return it as a 1-tuple."""
+    return res[0] if type(res) is tuple else res
 
 
 # what imperative ``invoke`` reports as ``MXNetError`` naming the operator
