@@ -186,3 +186,14 @@ def test_install_never_touches_a_real_mxnet(tmp_path):
     assert (real / "libmxnet.so").exists()
     assert (real / "__init__.py").read_text().startswith("raise RuntimeError")
     assert compat.uninstall(str(tmp_path / "nothing_here")) is False
+
+
+def test_runner_restores_numpy_aliases_removed_in_1_24():
+    # gluoncv's anchor generator calls np.float; NumPy 2 has np.bool again, left alone
+    code = ("import numpy as np, mxnet; print(np.float is float, np.int is int, "
+            "np.object is object, np.bool is np.bool_)")
+    r = _py(["-m", "gluonlite.compat", "run", "-c", code])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "True", "True", "True"]
+    r = _py(["-c", "import numpy as np, gluonlite; print(hasattr(np, 'float'))"])
+    assert r.stdout.strip() == "False"  # plain `import gluonlite` changes nothing

@@ -32,6 +32,7 @@ import gluonlite as _gl
 from ..base import MXNetError
 
 __all__ = ["enable", "disable", "is_enabled", "find_real_mxnet", "install", "uninstall",
+           "restore_numpy_aliases",
            "MXNetConflictError", "MXNET_API_VERSION"]
 
 MXNET_API_VERSION = "1.9.1"
@@ -181,14 +182,39 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
                                               is_package=hasattr(mod, "__path__"))
 
 
-def enable(check_conflict: bool = True):
+# NumPy 1.24 removed these aliases of Python builtins, which MXNet-era libraries still use
+# (gluoncv's anchor generator calls np.float). np.bool is not among them: NumPy 2 has it again,
+# as numpy.bool_, and overriding it would break numpy.ma.
+_NUMPY_ALIASES = {"float": float, "int": int, "object": object, "complex": complex,
+                  "str": str}
+
+
+def restore_numpy_aliases() -> list:
+    """Give NumPy back the aliases of builtins that NumPy 1.24 removed (``np.float``,
+    ``np.int``, ``np.object``, ``np.complex``, ``np.str``) where they are missing, as
+    MXNet-era code expects; returns the names added. Names NumPy has are left alone."""
+    import numpy
+    added = []
+    for name, value in _NUMPY_ALIASES.items():
+        if name not in numpy.__dict__:
+            setattr(numpy, name, value)
+            added.append(name)
+    return added
+
+
+def enable(check_conflict: bool = True, numpy_aliases: bool = True):
     """Make ``import mxnet`` and ``mxnet.<any submodule>`` resolve to gluonlite in this
     process; returns the ``mxnet`` module. Idempotent.
 
-    Raises MXNetConflictError when a real MXNet is importable or imported (the alias would
-    shadow it).
+    With ``numpy_aliases`` (the default), NumPy's removed aliases ``np.float``, ``np.int``,
+    ``np.object``, ``np.complex`` and ``np.str`` are restored too
+    (:func:`restore_numpy_aliases`), since third-party MXNet code was written for
+    NumPy < 1.24. Raises MXNetConflictError when a real MXNet is importable or imported (the
+    alias would shadow it).
     """
     global _finder
+    if numpy_aliases:
+        restore_numpy_aliases()
     with _lock:
         if _finder is None and check_conflict:
             where = find_real_mxnet()
@@ -236,6 +262,7 @@ def _activate_shim(shim_dir: str):
                             os.path.abspath(os.path.dirname(shim_dir))])
     if real is not None:
         raise _conflict(real)
+    restore_numpy_aliases()
     global _finder
     with _lock:
         if _finder is None:
