@@ -3,7 +3,7 @@
 (``check_numeric_gradient``, ``check_symbolic_forward/backward``, ``check_consistency``),
 ``compare_optimizer``, ``environment``, random shapes and ``np_reduce``; reference values
 from MXNet itself in ``tests/fixtures/test_utils_mxnet.json`` (made by
-``tests/fixtures/gen/test_utils_mxnet.py``)."""
+``tests/fixtures/gen/mxnet_test_utils_gen.py``)."""
 import json
 import os
 
