@@ -19,6 +19,8 @@ import re
 
 import numpy as np
 
+from .base import FileFormatError
+
 __all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Load", "Mixed", "Zero",
            "One", "Constant", "Uniform", "Normal", "Orthogonal", "Xavier", "MSRAPrelu",
            "Bilinear", "LSTMBias"]
@@ -334,13 +336,31 @@ class Load:
     prefixes are dropped; names not found go to ``default_init``."""
 
     def __init__(self, param, default_init=None, verbose=False):
+        source = None
         if isinstance(param, str):
+            source = param
             param = _nd().load(param)
+            if not isinstance(param, dict):
+                raise FileFormatError(f"{source}: Load needs a file of named arrays (saved "
+                                      f"from a dict), this one holds an unnamed list")
         if not isinstance(param, dict):
-            raise TypeError("param: expected a dict of name -> NDArray or a file of one")
+            raise TypeError(f"param: expected a dict of name -> NDArray or a file of one, "
+                            f"got {type(param).__name__}")
         self.param = {}
+        origin = {}
         for name, arr in param.items():
-            self.param[name[4:] if name.startswith(("arg:", "aux:")) else name] = arr
+            if not isinstance(name, str) or not hasattr(arr, "shape"):
+                raise TypeError(f"param: expected a dict of str -> NDArray, got "
+                                f"{name!r} -> {type(arr).__name__}")
+            key = name[4:] if name.startswith(("arg:", "aux:")) else name
+            if key in origin:
+                # 'arg:w' and 'w' (or 'aux:w') would silently shadow each other
+                raise ValueError(f"param: {origin[key]!r} and {name!r} both name parameter "
+                                 f"{key!r}" + (f" in {source}" if source else ""))
+            origin[key] = name
+            self.param[key] = arr
+        if default_init is not None and not callable(default_init):
+            default_init = create(default_init)  # 'zeros', 'xavier', ... as in Gluon
         self.default_init = default_init
         self.verbose = verbose
 
@@ -366,9 +386,24 @@ class Mixed:
     """Pick the initializer of the first regex in ``patterns`` matching the name."""
 
     def __init__(self, patterns, initializers):
+        if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str)
+                                                               for p in patterns):
+            raise TypeError(f"patterns: expected a list of regular expression strings, got "
+                            f"{patterns!r}")
+        if not isinstance(initializers, (list, tuple)):
+            raise TypeError(f"initializers: expected a list of Initializers, got "
+                            f"{type(initializers).__name__}")
         if len(patterns) != len(initializers):
-            raise ValueError("patterns and initializers must have the same length")
-        self.map = [(re.compile(p), create(i)) for p, i in zip(patterns, initializers)]
+            raise ValueError(f"patterns and initializers must have the same length, got "
+                             f"{len(patterns)} and {len(initializers)}")
+        self.map = []
+        for p, i in zip(patterns, initializers):
+            try:
+                prog = re.compile(p)
+            except re.error as e:
+                raise ValueError(f"patterns: {p!r} is not a valid regular expression: {e}") \
+                    from None
+            self.map.append((prog, create(i)))
 
     def __call__(self, name, arr):
         for prog, init in self.map:

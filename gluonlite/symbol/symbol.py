@@ -113,8 +113,10 @@ class Symbol:
 
     @property
     def name(self):
-        """The name of a single-output symbol's node (None for a group)."""
-        if len(self._outputs) != 1:
+        """The name of the node all outputs come from (a multi-output operator's too, as
+        MXNet); None for a group of several nodes."""
+        nodes = {id(n) for n, _ in self._outputs}
+        if len(nodes) != 1:
             return None
         return self._outputs[0][0].name
 
@@ -434,9 +436,17 @@ Variable = var
 
 def Group(symbols):
     """One Symbol whose outputs are the outputs of ``symbols``, in order."""
-    symbols = list(symbols)
-    if not symbols or not all(isinstance(s, Symbol) for s in symbols):
-        raise TypeError("Group: expected a non-empty list of Symbols")
+    # MXNet rejects a bare Symbol too (it would iterate over its outputs here)
+    if isinstance(symbols, Symbol) or not isinstance(symbols, (list, tuple)):
+        raise TypeError(f"Group: expected a list of Symbols as input, got "
+                        f"{type(symbols).__name__}" + (" (wrap it: Group([sym]))"
+                                                       if isinstance(symbols, Symbol) else ""))
+    if not symbols:
+        raise TypeError("Group: expected a non-empty list of Symbols, got an empty list")
+    for i, s in enumerate(symbols):
+        if not isinstance(s, Symbol):
+            raise TypeError(f"Group: expected a list of Symbols as input, element {i} is a "
+                            f"{type(s).__name__}")
     outs = []
     for s in symbols:
         outs.extend(s._outputs)
