@@ -42,6 +42,16 @@ _public, op, _internal, image = _generated_modules("gluonlite.ndarray",
 globals().update({k: v for k, v in _public.items() if k not in _HELPERS})
 del _public
 
+
+def nag_mom_update(*args, out=None, **kwargs):
+    """MXNet's ``nag_mom_update`` (Nesterov momentum step; ``mom`` is updated in place).
+    With ``out=`` the weight itself, MXNet's kernel overwrites the weight before it computes
+    the momentum from it; ``_nag_mom_update_inplace`` does the same."""
+    weight = args[0] if args else kwargs.get("weight")
+    if out is not None and out is weight:
+        return _internal._nag_mom_update_inplace(*args, out=out, **kwargs)
+    return op.nag_mom_update(*args, out=out, **kwargs)
+
 # NDArray methods that call the operator of the same name with the array as first input
 _METHODS = {
     "zeros_like": "zeros_like", "ones_like": "ones_like", "broadcast_axes": "broadcast_axis",
