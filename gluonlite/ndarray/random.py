@@ -18,8 +18,9 @@ import numpy as np
 
 from ..base import MXNetError
 from ..context import Context, current_context
-from ..ops import get_op
+from ..ops import REGISTRY as _REGISTRY, get_op
 from .ndarray import NDArray, invoke
+from .register import make_function as _make_function
 
 __all__ = ["uniform", "normal", "randn", "randint", "exponential", "gamma", "poisson",
            "negative_binomial", "generalized_negative_binomial", "multinomial", "shuffle"]
@@ -228,3 +229,16 @@ def shuffle(data, **kwargs):
     out = kwargs.pop("out", None)
     _check_out("shuffle", out)
     return _invoke("_shuffle", [data], kwargs, out=out)
+
+
+def _install_like():
+    """MXNet's generated ``<dist>_like`` samplers (the ``_random_<dist>_like`` operators)."""
+    names = []
+    for opname, op in _REGISTRY.items():
+        if opname.startswith("_random_") and opname.endswith("_like"):
+            globals()[opname[len("_random_"):]] = _make_function(op)
+            names.append(opname[len("_random_"):])
+    return sorted(names)
+
+
+__all__ += _install_like()

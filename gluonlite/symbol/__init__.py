@@ -8,6 +8,7 @@ from .register import make_function as _make_function, create as _create
 from . import contrib  # noqa: F401
 from . import linalg  # noqa: F401
 from . import random  # noqa: F401
+from . import sparse  # noqa: F401
 
 
 def zeros(shape, dtype=None, **kwargs):

@@ -13,7 +13,8 @@ import numbers
 import numpy as np
 
 from ..base import MXNetError
-from .register import create as _create
+from ..ops import REGISTRY as _REGISTRY
+from .register import create as _create, make_function as _make_function
 from .symbol import Symbol
 
 __all__ = ["uniform", "normal", "randn", "poisson", "exponential", "gamma", "multinomial",
@@ -155,3 +156,16 @@ def shuffle(data, **kwargs):
     kwargs = dict(kwargs)
     name, attr = kwargs.pop("name", None), kwargs.pop("attr", None)
     return _create("_shuffle", [data], kwargs, name=name, attr=attr)
+
+
+def _install_like():
+    """MXNet's generated ``<dist>_like`` samplers (the ``_random_<dist>_like`` operators)."""
+    names = []
+    for opname in _REGISTRY:
+        if opname.startswith("_random_") and opname.endswith("_like"):
+            globals()[opname[len("_random_"):]] = _make_function(opname)
+            names.append(opname[len("_random_"):])
+    return sorted(names)
+
+
+__all__ += _install_like()
