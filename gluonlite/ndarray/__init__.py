@@ -5,6 +5,8 @@ whose MXNet name starts with an underscore live in ``nd._internal``.
 """
 from __future__ import annotations
 
+from ..unsupported import namespace_getattr as _namespace_getattr
+
 from ..ops import REGISTRY as _REGISTRY, generated_modules as _generated_modules
 from .ndarray import NDArray, invoke, array, empty  # noqa: F401
 from .register import make_function as _make_function
@@ -94,3 +96,7 @@ def _install_methods():
 
 
 _install_methods()
+
+
+# names MXNet has and gluonlite lacks fail naming the reason (gluonlite/unsupported.py)
+__getattr__ = _namespace_getattr("nd", __name__)

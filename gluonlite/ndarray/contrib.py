@@ -6,6 +6,8 @@ under ``autograd.record()``), and ``isinf``/``isfinite``/``isnan``.
 """
 from __future__ import annotations
 
+from ..unsupported import namespace_getattr as _namespace_getattr
+
 import numpy as _np
 
 from ..ops import REGISTRY as _REGISTRY
@@ -191,3 +193,7 @@ def isfinite(data):
 def isnan(data):
     """1 where ``data`` is NaN, else 0 (MXNet's ``contrib.isnan``)."""
     return data != data
+
+
+# names MXNet has and gluonlite lacks fail naming the reason (gluonlite/unsupported.py)
+__getattr__ = _namespace_getattr("nd.contrib", __name__)

@@ -12,6 +12,8 @@ expect. Samples come from the per-device generators that ``mx.random.seed`` seed
 """
 from __future__ import annotations
 
+from ..unsupported import namespace_getattr as _namespace_getattr
+
 import numbers
 
 import numpy as np
@@ -242,3 +244,7 @@ def _install_like():
 
 
 __all__ += _install_like()
+
+
+# names MXNet has and gluonlite lacks fail naming the reason (gluonlite/unsupported.py)
+__getattr__ = _namespace_getattr("nd.random", __name__)

@@ -17,6 +17,8 @@ sparse components.
 """
 from __future__ import annotations
 
+from ..unsupported import namespace_getattr as _namespace_getattr
+
 import builtins
 
 import numpy as np
@@ -1078,3 +1080,7 @@ def lazy_rows(grad):
 
 _ndmod._SPARSE["cast"] = _tostype
 _ndmod._SPARSE["zeros"] = zeros
+
+
+# names MXNet has and gluonlite lacks fail naming the reason (gluonlite/unsupported.py)
+__getattr__ = _namespace_getattr("nd.sparse", __name__)

@@ -2,6 +2,8 @@
 Symbol constructor, plus ``var``, ``Group``, ``load`` and ``load_json``."""
 from __future__ import annotations
 
+from ..unsupported import namespace_getattr as _namespace_getattr
+
 from ..ops import REGISTRY as _REGISTRY, generated_modules as _generated_modules
 from .symbol import Symbol, var, Variable, Group, load, load_json  # noqa: F401
 from .register import make_function as _make_function, create as _create
@@ -100,3 +102,7 @@ def _install_methods():
 
 
 _install_methods()
+
+
+# names MXNet has and gluonlite lacks fail naming the reason (gluonlite/unsupported.py)
+__getattr__ = _namespace_getattr("sym", __name__)

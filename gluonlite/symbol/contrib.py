@@ -16,6 +16,8 @@ helpers build plain graphs instead of MXNet's ``_foreach``/``_while_loop``/``_co
 """
 from __future__ import annotations
 
+from ..unsupported import namespace_getattr as _namespace_getattr
+
 from ..base import MXNetError
 from ..ops import REGISTRY as _REGISTRY
 from .register import make_function as _make_function
@@ -188,3 +190,7 @@ def cond(pred, then_func, else_func, name="cond"):
     outs = [_select(pred, t, e) for t, e in zip(then_out, else_out)]
     result, _ = _regroup(outs, then_fmt)
     return result
+
+
+# names MXNet has and gluonlite lacks fail naming the reason (gluonlite/unsupported.py)
+__getattr__ = _namespace_getattr("sym.contrib", __name__)

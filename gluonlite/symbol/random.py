@@ -8,6 +8,8 @@ out are left to the operator's defaults, as MXNet's ``_Null``.
 """
 from __future__ import annotations
 
+from ..unsupported import namespace_getattr as _namespace_getattr
+
 import numbers
 
 import numpy as np
@@ -169,3 +171,7 @@ def _install_like():
 
 
 __all__ += _install_like()
+
+
+# names MXNet has and gluonlite lacks fail naming the reason (gluonlite/unsupported.py)
+__getattr__ = _namespace_getattr("sym.random", __name__)

@@ -18,6 +18,8 @@ Binding a graph built here with sparse arrays feeds their dense values.
 """
 from __future__ import annotations
 
+from ..unsupported import namespace_getattr as _namespace_getattr
+
 from ..base import MXNetError
 from ..ops import REGISTRY as _REGISTRY
 from .register import create as _create, make_function as _make_function
@@ -89,3 +91,7 @@ def _install():
 
 
 __all__ = _install()
+
+
+# names MXNet has and gluonlite lacks fail naming the reason (gluonlite/unsupported.py)
+__getattr__ = _namespace_getattr("sym.sparse", __name__)
