@@ -100,7 +100,7 @@ def test_quadratic_in_symbol_graph():
 
 def test_standard_checks():
     """The registry's standard checks (shape/dtype rules, numeric gradients, float32)."""
-    from .opcheck import COVERED, check_op
+    from .opcheck import COVERED_GRAD, COVERED, check_op
     r = np.random.RandomState(0)
     x = r.uniform(-1, 1, (3, 4))
     check_op("_contrib_quadratic", [x], {"a": 1.5, "b": -2.0, "c": 0.5},
@@ -122,5 +122,31 @@ def test_standard_checks():
     for p in (1.0, 0.0):
         check_op("_cond_select", [np.array([p]), x, -x],
                  expected=lambda c, a, b: a if c[0] else b, grad_inputs=[1, 2])
-    # data-dependent output shape: checked against MXNet in test_boolean_mask above
+    # data-dependent output shape (check_op needs a shape rule): outputs against MXNet in
+    # test_boolean_mask, the gradient against finite differences below
+    _boolean_mask_gradient_matches_finite_differences()
     COVERED.update({"_contrib_boolean_mask", "_backward_contrib_boolean_mask"})
+    COVERED_GRAD.add("_contrib_boolean_mask")
+
+
+def _boolean_mask_gradient_matches_finite_differences():
+    r = np.random.RandomState(3)
+    x = r.uniform(-1, 1, (5, 3))
+    m = np.array([1, 0, 1, 1, 0], np.float64)
+    w = r.uniform(-1, 1, (3, 3))
+
+    def loss(xv):
+        return float((C.boolean_mask(mx.nd.array(xv, dtype="float64"),
+                                     mx.nd.array(m)).asnumpy() * w).sum())
+
+    xa = mx.nd.array(x, dtype="float64")
+    xa.attach_grad()
+    with mx.autograd.record():
+        y = C.boolean_mask(xa, mx.nd.array(m))
+    y.backward(mx.nd.array(w, dtype="float64"))
+    eps, num = 1e-6, np.zeros_like(x)
+    for i in np.ndindex(*x.shape):
+        d = np.zeros_like(x)
+        d[i] = eps
+        num[i] = (loss(x + d) - loss(x - d)) / (2 * eps)
+    np.testing.assert_allclose(xa.grad.asnumpy(), num, rtol=1e-6, atol=1e-8)
