@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATASET := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup dataset thirdparty test soak demo bench clean
+.PHONY: setup dataset thirdparty test lint soak demo bench clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,10 @@ thirdparty: setup
 
 test: setup dataset thirdparty
 	$(PY) -m pytest -q
+
+# ruff over the package, tests, benchmarks and examples (settings in pyproject.toml)
+lint: setup
+	$(VENV)/bin/ruff check gluonlite tests bench examples
 
 # The long soaks (marked `slow`): thread hammering, orphaned workers, many batch sizes, ...
 soak: setup dataset

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 import gluonlite as mx
-from gluonlite import autograd, gluon, init, nd
+from gluonlite import autograd, gluon, init
 from gluonlite.gluon import nn
 from gluonlite.gluon.data.vision import transforms
 

@@ -9,7 +9,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["MXNetError", "FileFormatError", "mx_real_t", "numeric_types", "integer_types", "string_types",
+__all__ = ["MXNetError", "FileFormatError", "mx_real_t", "numeric_types", "integer_types",
+           "string_types",
            "np_dtype", "dtype_name", "DTYPE_TO_FLAG", "FLAG_TO_DTYPE"]
 
 

@@ -3,8 +3,9 @@
 An operator may declare ``@op.lowering``, a function ``(L, attrs, ins, outs) -> str | None``
 returning the expression that computes its output(s) from inputs written ``{0}``, ``{1}``,
 ... (``str.format`` fields, so literal braces are doubled), or a :class:`Writes` statement
-that fills output arrays it is given (so the memory plan decides where results live). It runs at compile time, when
-every shape and dtype is known, so the expression contains no checks and no run-time
+that fills output arrays it is given (so the memory plan decides where results live). It runs
+at compile time, when every shape and dtype is known, so the expression contains no checks and
+no run-time
 choices: ``FullyConnected`` of a ``(16, 784)`` batch becomes one GEMM in the order BLAS
 runs fastest, ``sum(axis=-1)`` a call with the axis already normalised. Returning None keeps
 the generic call of the operator's forward for that equation.
@@ -12,7 +13,8 @@ the generic call of the operator's forward for that equation.
 ``L`` (a :class:`Lowering`) gives the names the expression may use: ``L.xp`` (the array
 module), ``L.bind(value)`` (any Python object, bound as a global of the generated code),
 ``L.scalar(value, dtype)`` (a scalar of exactly that dtype), ``L.cpu`` (whether the
-code runs on NumPy) and ``L.writes(text)`` (a statement filling the outputs ``{o0}``...). The generated function's ``rt`` argument is in scope too.
+code runs on NumPy) and ``L.writes(text)`` (a statement filling the outputs ``{o0}``...).
+The generated function's ``rt`` argument is in scope too.
 """
 from __future__ import annotations
 

@@ -28,7 +28,6 @@ from ..autograd import _st
 from ..base import MXNetError, np_dtype
 from ..context import Context, current_context
 from ..ops import REGISTRY as _REGISTRY
-from ..ops.nn.embedding import RowsTagged
 from . import ndarray as _ndmod
 from .ndarray import NDArray, _to_device, _check_inplace
 from .register import make_function as _make_function

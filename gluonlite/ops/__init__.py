@@ -7,8 +7,8 @@ import importlib as _importlib
 import pkgutil as _pkgutil
 
 from .registry import (Op, register, get_op, find_op, all_ops, REGISTRY, ZERO_GRAD,  # noqa: F401
-                       generated_modules, shape_same, shape_broadcast, forward_shape, dtype_same, dtype_fixed,
-                       dtype_from_attr)
+                       generated_modules, shape_same, shape_broadcast, forward_shape,
+                       dtype_same, dtype_fixed, dtype_from_attr)
 from . import attrs  # noqa: F401
 
 _SKIP = {"registry", "attrs", "namespace"}

@@ -14,7 +14,8 @@ Semantics follow MXNet's CPU kernels:
 * ``ROIAlign``: average of ``sample_ratio``² (adaptive when -1) bilinear samples per bin
   (Detectron's rule: samples outside ``[-1, size]`` count as 0, coordinates clamped into
   the map), ``aligned`` (half-pixel offset), ``position_sensitive`` (R-FCN). ``rois`` are
-  ``(R, 5)`` ``[batch, x1, y1, x2, y2]``; a negative batch index gives zeros. The bilinear weights of a bin factor into a row part and a column part, so
+  ``(R, 5)`` ``[batch, x1, y1, x2, y2]``; a negative batch index gives zeros. The bilinear weights
+  of a bin factor into a row part and a column part, so
   each ROI is two small matrices and the gradient (to ``data`` only, as in MXNet) their
   transpose.
 * ``box_iou``: pairwise IoU of ``(..., 4)`` boxes, output ``lhs.shape[:-1] +

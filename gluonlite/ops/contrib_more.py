@@ -292,7 +292,8 @@ def _contrib_bipartite_matching(rt, data, *, is_ascend: Bool = False, threshold:
                                 topk: Int = -1):
     """Greedy bipartite matching of the rows and columns of ``(..., N, M)`` scores, best
     score first (lowest when ``is_ascend``), only scores strictly better than ``threshold``,
-    stopping after ``topk + 1`` matches as MXNet's kernel does (-1: no limit). Returns the matched column of each row and the
+    stopping after ``topk + 1`` matches as MXNet's kernel does (-1: no limit). Returns the matched
+    column of each row and the
     matched row of each column, -1 where unmatched (MXNet's
     ``contrib.bipartite_matching``)."""
     _bipartite_shape({}, data.shape)

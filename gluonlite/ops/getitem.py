@@ -3,7 +3,8 @@
 MXNet 1.x semantics: an integer index on a 1-D array gives shape (1,) (never 0-d); basic
 indexing (ints, slices, None, Ellipsis) whose result is contiguous in memory returns a view
 that shares memory (``x[1]``, ``x[1:3]``, ``x[1:2, 1:3]`` of a 3x4 array), every other
-selection (``x[:, 1]``, steps, integer arrays, masks) is a copy. ``key`` is a normalised Python key whose array
+selection (``x[:, 1]``, steps, integer arrays, masks) is a copy. ``key`` is a normalised Python key
+whose array
 parts are raw integer arrays (or boolean masks) of the data's backend.
 """
 from __future__ import annotations

@@ -100,5 +100,4 @@ def _image_normalize(rt, data, *, mean: FloatShape = (0.0, 0.0, 0.0, 0.0),
 
 @_image_normalize.gradient
 def _(F, a, ins, outs, ogs, need):
-    x = ins[0]
     return (F._image_normalize(ogs[0], mean=(0.0,), std=a["std"]),)

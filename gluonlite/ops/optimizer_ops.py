@@ -569,7 +569,8 @@ def _multi_step(xp, w, g, mom, lr, wd, rescale, clip, momentum):
 
 def _register_multi(name, doc, preloaded, has_mom):
     shape, dtype = _multi_shape(name), _multi_dtype(name)
-    n_out = (lambda a: a["num_weights"])
+    def n_out(a):
+        return a["num_weights"]
     if preloaded and has_mom:
         def fwd(rt, *data, momentum: Float = 0.0, rescale_grad: Float = 1.0,
                 clip_gradient: Float = -1.0, num_weights: Int = 1):

@@ -3,8 +3,7 @@ save/load, deferred initialisation through operators."""
 import numpy as np
 import pytest
 
-import gluonlite as mx
-from gluonlite import nd, autograd, init, gluon
+from gluonlite import nd, autograd, init
 from gluonlite.gluon import nn, DeferredInitializationError
 
 

@@ -5,7 +5,6 @@ import pathlib
 import numpy as np
 import pytest
 
-import gluonlite as mx
 from gluonlite import nd
 from gluonlite.gluon import nn
 

@@ -5,7 +5,6 @@ A hybridized block compiles one program per input signature; it keeps at most
 else 32), evicting the least recently used. The bound Executor uses the same cache.
 """
 import gc
-import os
 import tracemalloc
 import weakref
 

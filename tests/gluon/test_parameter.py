@@ -1,5 +1,4 @@
 """Parameter, Constant and ParameterDict (MXNet 1.x semantics)."""
-import warnings
 
 import numpy as np
 import pytest

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gluonlite as mx
-from gluonlite import nd, init, gluon
+from gluonlite import nd, init
 from gluonlite.gluon import nn
 
 

@@ -13,7 +13,6 @@ import pytest
 
 import gluonlite as mx
 from gluonlite import autograd, nd
-from gluonlite.ndarray.ndarray import Size1Array
 
 
 # --- asnumpy of one-element arrays -------------------------------------------------------

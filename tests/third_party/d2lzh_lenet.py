@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 
-import mxnet as mx
 from mxnet import gluon, init
 from mxnet.gluon import data as gdata, nn
 

@@ -32,9 +32,9 @@ def _why_gluoncv_fails():
 
 try:
     import gluoncv
+    from gluoncv import model_zoo
 except ImportError:
     sys.exit("importing gluoncv failed: " + _why_gluoncv_fails())
-from gluoncv import model_zoo
 
 assert mx.__version__ == "1.9.1", mx.__version__
 assert type(mx.nd.ones(1)).__module__.startswith("gluonlite"), "mxnet is not gluonlite"

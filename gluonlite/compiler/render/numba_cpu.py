@@ -167,7 +167,7 @@ def source(kernel, name: str) -> str:
         # the sizes come with the arrays now: a range past them would write out of bounds
         # (reshape already refuses arrays whose sizes disagree)
         lines += [f"    if lo < 0 or hi > {ev[pdim]}:",
-                  f"        raise ValueError('fused kernel: rows lo:hi out of range')"]
+                  "        raise ValueError('fused kernel: rows lo:hi out of range')"]
     for k, full in enumerate(nest.in_full):
         lines.append(f"    X{k} = x{k}.reshape({shape_of(full)})")
     for k in range(n_out):

@@ -395,7 +395,7 @@ def FullyConnected(rt, data, weight, bias=None, *, num_hidden: Int, no_bias: Boo
 
 @FullyConnected.lowering
 def _(L, a, ins, outs):
-    x, w = ins[0], ins[1]
+    x = ins[0]
     if not x.dtype.startswith("float"):
         return None  # the forward raises its error
     nh = a["num_hidden"]

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...base import MXNetError
-from ..attrs import Bool, Enum, Float, Int, OptBool, OptFloat, OptInt
+from ..attrs import Bool, Enum, Float, Int, OptFloat, OptInt
 from ..join import _check_dtypes, _check_num_args, _concat_shape
 from ..registry import register
 
@@ -318,9 +318,7 @@ def _forward(rt, a, data, parameters, state, state_cell, seq_len, masks, keep=Fa
 def _direction_bwd(xp, a, w, x, cache, dy, dh, dc, valid):
     """BPTT of one layer-direction: returns (dx, grads dict, dh0, dc0)."""
     mode = a["mode"]
-    hsz = a["state_size"]
     wh, wr = w["h2h_weight"], w["h2r_weight"]
-    t_count = x.shape[0]
     gdim = w["i2h_weight"].shape[0]
     dz_x = xp.zeros(x.shape[:2] + (gdim,), x.dtype)   # grads of the i2h pre-activations
     dz_h = xp.zeros_like(dz_x)                          # grads of the h2h pre-activations

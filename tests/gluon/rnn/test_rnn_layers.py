@@ -3,7 +3,6 @@ inside a hybridized parent, export/imports, argument errors, reprs."""
 import numpy as np
 import pytest
 
-import gluonlite as mx
 from gluonlite import gluon, nd
 from gluonlite.gluon import nn, rnn
 

@@ -8,7 +8,6 @@ import zlib
 import numpy as np
 import pytest
 
-import gluonlite as mx
 from gluonlite import autograd, gluon, nd
 from gluonlite.gluon import nn, rnn
 

@@ -25,7 +25,6 @@ import numbers
 import numpy as np
 
 from .... import image
-from .... import ndarray as nd
 from ....base import MXNetError, numeric_types
 from ....image import _color, _random
 from ....image._resize import resize as _cv_resize
