@@ -21,7 +21,7 @@ import re
 import secrets
 import stat
 
-__all__ = ["atomic_write", "AtomicFile", "remove_stale_temps"]
+__all__ = ["atomic_write", "AtomicFile", "remove_stale_temps", "check_fname"]
 
 # Temporary names look like ``.params.4242.9f3c0a1b.tmp``: hidden, and carrying the writer's
 # pid so a later save can tell a dead writer's leftover from a live writer's file.
@@ -38,6 +38,19 @@ def _os_error(e: OSError, fn: str, fname) -> OSError:
     if e.errno is None:
         return OSError(f"{fn}: cannot write {fname!r}: {reason}")
     return OSError(e.errno, f"{fn}: cannot write {fname!r}: {reason}")
+
+
+def check_fname(fname, fn: str) -> str:
+    """``fname`` as a ``str`` (``os.PathLike`` accepted); TypeError/ValueError naming ``fn``
+    for anything else or an empty name."""
+    if isinstance(fname, os.PathLike):
+        fname = os.fspath(fname)
+    if not isinstance(fname, str):
+        raise TypeError(f"{fn}: fname: expected a file name (str or os.PathLike), got "
+                        f"{type(fname).__name__}")
+    if not fname:
+        raise ValueError(f"{fn}: fname: the file name is empty")
+    return fname
 
 
 def _pid_alive(pid: int) -> bool:
@@ -120,14 +133,7 @@ class AtomicFile:
     """
 
     def __init__(self, fname, fn: str = "save"):
-        if isinstance(fname, os.PathLike):
-            fname = os.fspath(fname)
-        if not isinstance(fname, str):
-            raise TypeError(f"{fn}: fname: expected a file name (str or os.PathLike), got "
-                            f"{type(fname).__name__}")
-        if not fname:
-            raise ValueError(f"{fn}: fname: the file name is empty")
-        self.fname = fname
+        self.fname = fname = check_fname(fname, fn)
         self.fn = fn
         # Write through a symlink to its target, as a plain open() would.
         target = os.path.realpath(fname) if os.path.islink(fname) else fname

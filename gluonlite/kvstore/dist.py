@@ -306,12 +306,7 @@ class DistKVStore(KVStore):
         """
         pairs, use_str = key_value_pairs(key, value, "value")
         self._check_key_kind(use_str)
-        seen = set()
-        for k, _ in pairs:
-            if k in self._store or k in seen:
-                raise MXNetError(f"duplicate init of key {k}. Please double check if you "
-                                 "called kv.init or kv.broadcast with this key multiple times")
-            seen.add(k)
+        self._check_new_keys(pairs)
         with autograd.pause():
             local = [(k, np.array(_host(v))) for k, v in pairs]
             rank0 = self._fused(local, "bcast", "init/broadcast")

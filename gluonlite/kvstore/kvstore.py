@@ -136,6 +136,15 @@ class KVStore(KVStoreBase):
                 self._store[k].copyto(o)
 
     # --- the store ------------------------------------------------------------------------
+    def _check_new_keys(self, pairs):
+        """MXNet's error for a key that is initialised twice (in the store or in ``pairs``)."""
+        seen = set()
+        for k, _ in pairs:
+            if k in self._store or k in seen:
+                raise MXNetError(f"duplicate init of key {k}. Please double check if you "
+                                 "called kv.init or kv.broadcast with this key multiple times")
+            seen.add(k)
+
     def init(self, key, value):
         """Initialise one key or a list of keys with their values (each key exactly once).
 
@@ -146,12 +155,7 @@ class KVStore(KVStoreBase):
         """
         pairs, use_str = key_value_pairs(key, value, "value")
         self._check_key_kind(use_str)
-        seen = set()
-        for k, _ in pairs:
-            if k in self._store or k in seen:
-                raise MXNetError(f"duplicate init of key {k}. Please double check if you "
-                                 "called kv.init or kv.broadcast with this key multiple times")
-            seen.add(k)
+        self._check_new_keys(pairs)
         self._str_keys = use_str
         with autograd.pause():
             for k, v in pairs:

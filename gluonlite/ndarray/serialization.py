@@ -35,7 +35,7 @@ import numpy as np
 
 from ..base import DTYPE_TO_FLAG, FLAG_TO_DTYPE, FileFormatError, MXNetError
 from ..context import cpu, gpu, num_gpus
-from ..fileio import atomic_write
+from ..fileio import atomic_write, check_fname
 from .ndarray import NDArray, _to_device
 from .sparse import BaseSparseNDArray, CSRNDArray, RowSparseNDArray, _validate
 
@@ -212,13 +212,7 @@ def _atomic_write(path, fname, chunks):
 
 
 def _check_fname(fname, fn):
-    if isinstance(fname, os.PathLike):
-        fname = os.fspath(fname)
-    if not isinstance(fname, str):
-        raise TypeError(f"{fn}: fname: expected a file name (str or os.PathLike), got "
-                        f"{type(fname).__name__}")
-    if not fname:
-        raise ValueError(f"{fn}: fname: the file name is empty")
+    fname = check_fname(fname, fn)
     if "://" in fname:
         raise MXNetError(f"{fn}: {fname!r}: remote file systems (s3://, hdfs://, ...) are "
                          "not supported; use a local file")
@@ -401,14 +395,7 @@ class _Reader:
                       "3 cpu_pinned or 5 cpu_shared)")
         if dev_id < 0:
             self.fail(f"{field} has a negative device id {dev_id}")
-        dtype = FLAG_TO_DTYPE.get(flag)
-        if dtype is None:
-            if flag in _UNSUPPORTED_FLAGS:
-                self.unsupported(
-                    f"{field} has dtype {_UNSUPPORTED_FLAGS[flag]}, "
-                    "which gluonlite does not support; cast it to float32 in MXNet "
-                    "(.astype('float32')) before saving.")
-            self.fail(f"{field} has an unknown dtype flag {flag}")
+        dtype = self.dtype_of(flag, field)
         data = self.read_data(shape, dtype, f"the data of {field}")
         ctx = self.context(dev_type, dev_id, field, gpus)
         if ctx.is_gpu:
