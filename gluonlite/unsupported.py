@@ -17,58 +17,50 @@ __all__ = ["MISSING", "REASONS", "reason", "namespace_getattr"]
 # namespace -> names MXNet exports there that gluonlite lacks (whitespace separated)
 _RECORDED = {
     "nd": """
-    BatchNorm_v1 CachedOp Convolution_v1 Correlation IdentityAttachKLSparseReg
-    Pooling_v1 ROIPooling cast_storage from_dlpack from_numpy gen__internal gen_contrib
+    CachedOp Correlation IdentityAttachKLSparseReg ROIPooling gen__internal gen_contrib
     gen_image gen_linalg gen_op gen_sparse get_indexing_dispatch_code
-    get_oshape_of_gather_nd_op histogram imdecode indexing_key_expand_implicit_axes np
-    npx numpy numpy_extension onehot_encode random_pdf_dirichlet reset_arrays
-    to_dlpack_for_read to_dlpack_for_write utils
+    get_oshape_of_gather_nd_op imdecode indexing_key_expand_implicit_axes np npx numpy
+    numpy_extension utils
     """,
     "nd.contrib": """
     BatchNormWithReLU DeformableConvolution DeformablePSROIPooling
     ModulatedDeformableConvolution MultiProposal PSROIPooling Proposal RROIAlign
-    SparseEmbedding adamw_update backward_gradientmultiplier backward_hawkesll
-    calibrate_entropy count_sketch current_context dequantize dgl_adjacency
+    SparseEmbedding backward_gradientmultiplier backward_hawkesll calibrate_entropy
+    count_sketch current_context dequantize dgl_adjacency
     dgl_csr_neighbor_non_uniform_sample dgl_csr_neighbor_uniform_sample
-    dgl_graph_compact dgl_subgraph edge_id fft group_adagrad_update hawkesll ifft math
-    mp_adamw_update multi_adamw_update multi_lamb_update multi_mp_adamw_update
-    multi_mp_lamb_update mx ndarray np quantize quantize_asym quantize_v2 quantized_act
-    quantized_batch_norm quantized_concat quantized_conv quantized_elemwise_add
-    quantized_elemwise_mul quantized_embedding quantized_flatten
-    quantized_fully_connected quantized_pooling quantized_rnn rand_zipfian requantize
-    uniform
+    dgl_graph_compact dgl_subgraph edge_id fft hawkesll ifft math multi_adamw_update
+    multi_lamb_update multi_mp_adamw_update multi_mp_lamb_update mx ndarray np quantize
+    quantize_asym quantize_v2 quantized_act quantized_batch_norm quantized_concat
+    quantized_conv quantized_elemwise_add quantized_elemwise_mul quantized_embedding
+    quantized_flatten quantized_fully_connected quantized_pooling quantized_rnn
+    rand_zipfian requantize
     """,
     "nd.random": """
     numeric_types
     """,
     "nd.sparse": """
-    NDArrayHandle NotSupportedForSparseNDArray adagrad_update adam_update c_array_buf
-    check_call ctypes ftrl_update gs_retain integer_types mx_real_t native_array
-    numeric_types op operator py_slice py_sum sgd_mom_update sgd_update spsp warnings
+    NDArrayHandle NotSupportedForSparseNDArray c_array_buf check_call ctypes
+    integer_types mx_real_t native_array numeric_types op operator py_slice py_sum spsp
+    warnings
     """,
     "sym": """
-    BatchNorm_v1 Convolution_v1 Correlation IdentityAttachKLSparseReg Pooling_v1
-    ROIPooling cast_storage gen__internal gen_contrib gen_image gen_linalg gen_op
-    gen_sparse histogram np npx numpy numpy_extension random_pdf_dirichlet reset_arrays
+    Correlation IdentityAttachKLSparseReg ROIPooling gen__internal gen_contrib gen_image
+    gen_linalg gen_op gen_sparse np npx numpy numpy_extension reset_arrays
     """,
     "sym.contrib": """
     AttrScope BatchNormWithReLU DeformableConvolution DeformablePSROIPooling
     ModulatedDeformableConvolution MultiProposal PSROIPooling Proposal RROIAlign
-    SparseEmbedding Symbol SymbolHandle adamw_update backward_gradientmultiplier
-    backward_hawkesll calibrate_entropy check_call copy count_sketch ctypes dequantize
-    dgl_adjacency dgl_csr_neighbor_non_uniform_sample dgl_csr_neighbor_uniform_sample
-    dgl_graph_compact dgl_subgraph edge_id fft group_adagrad_update hawkesll ifft math
-    mp_adamw_update quantize quantize_asym quantize_v2 quantized_act
-    quantized_batch_norm quantized_concat quantized_conv quantized_elemwise_add
-    quantized_elemwise_mul quantized_embedding quantized_flatten
+    SparseEmbedding Symbol SymbolHandle backward_gradientmultiplier backward_hawkesll
+    calibrate_entropy check_call copy count_sketch ctypes dequantize dgl_adjacency
+    dgl_csr_neighbor_non_uniform_sample dgl_csr_neighbor_uniform_sample
+    dgl_graph_compact dgl_subgraph edge_id fft hawkesll ifft math quantize quantize_asym
+    quantize_v2 quantized_act quantized_batch_norm quantized_concat quantized_conv
+    quantized_elemwise_add quantized_elemwise_mul quantized_embedding quantized_flatten
     quantized_fully_connected quantized_pooling quantized_rnn rand_zipfian requantize
-    symbol uniform
+    symbol
     """,
     "sym.random": """
     numeric_types
-    """,
-    "sym.sparse": """
-    adagrad_update
     """,
 }
 
@@ -82,9 +74,6 @@ REASONS = [
     ("*", "npx", "MXNet's NumPy interface (mx.np / mx.npx) is out of gluonlite's scope"),
     ("*", "numpy", "MXNet's NumPy interface (mx.np / mx.npx) is out of gluonlite's scope"),
     ("*", "numpy_extension", "MXNet's NumPy interface is out of gluonlite's scope"),
-    ("*", "*dlpack*", "DLPack exchange with other frameworks is not implemented; go through "
-                      "NumPy (asnumpy / nd.array)"),
-    ("*", "from_numpy", "zero-copy NumPy import is not implemented: use nd.array (copies)"),
     ("*", "utils", "it is a module internal of MXNet, not an operator"),
     ("*", "get_*", "it is a module internal of MXNet, not an operator"),
     ("*", "indexing_key_expand_implicit_axes", "it is a module internal of MXNet"),
@@ -114,21 +103,13 @@ REASONS = [
                       "itself (HybridBlock.hybridize)"),
     ("*", "imdecode", "the legacy image decoding operator is not implemented: use "
                       "mx.image.imdecode"),
-    ("*", "*_v1", "the deprecated pre-1.0 operators are not implemented: use the current "
-                  "ones (BatchNorm, Convolution, Pooling)"),
-    ("*sparse", "*_update", "sparse optimizer update operators are not implemented: use the "
-                            "optimizers (lazy_update=True) or the dense nd.*_update operators"),
-    ("*contrib", "*_update", "these optimizer update operators are not implemented: use "
-                             "mx.optimizer (AdamW, LAMB, GroupAdaGrad) or the nd.*_update "
-                             "operators"),
-    ("*sparse", "gs_retain", "not implemented: use nd.sparse.retain"),
-    ("*", "cast_storage", "not implemented as an operator: use x.tostype(stype)"),
-    ("*", "reset_arrays", "not implemented: use x[:] = 0"),
-    ("*", "random_pdf_dirichlet", "the Dirichlet density operator is not implemented"),
+    ("*contrib", "multi_*_update", "the multi-tensor AdamW/LAMB updates are not "
+                                   "implemented: use mx.optimizer (AdamW, LAMB) or "
+                                   "contrib.adamw_update per weight"),
+    ("sym", "reset_arrays", "it builds a node without outputs, which a gluonlite graph "
+                            "cannot hold: use mx.nd.reset_arrays"),
     ("*", "ROIPooling", "not implemented: use contrib.ROIAlign"),
     ("*", "Correlation", "FlowNet's correlation operator is not implemented"),
-    ("*", "histogram", "not implemented: use numpy.histogram on asnumpy()"),
-    ("*", "onehot_encode", "the deprecated onehot_encode is not implemented: use one_hot"),
     ("*", "IdentityAttachKLSparseReg", "the KL sparsity regulariser operator is not "
                                        "implemented"),
     ("*contrib", "quantiz*", "INT8 quantization operators are not implemented"),
@@ -148,7 +129,6 @@ REASONS = [
     ("*contrib", "backward_*", "it is a backward operator: the forward operator's gradient "
                                "rule computes it"),
     ("*contrib", "hawkesll", "the Hawkes process log-likelihood is not implemented"),
-    ("*contrib", "uniform", "it is a re-exported sampler: use mx.nd.random.uniform"),
     ("*contrib", "rand_zipfian", "the candidate sampler is not implemented"),
     ("*contrib", "*Proposal", "Faster R-CNN's region proposal operators are not implemented"),
     ("*contrib", "*PSROIPooling", "R-FCN's position-sensitive ROI pooling is not "

@@ -20,6 +20,9 @@ from . import random  # noqa: F401,E402
 from . import contrib  # noqa: F401,E402
 from . import sparse  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
+from .functions import (cast_storage, reset_arrays, histogram,  # noqa: F401,E402
+                           onehot_encode, from_numpy, to_dlpack_for_read,
+                           to_dlpack_for_write, from_dlpack)
 from .serialization import *  # noqa: F401,F403,E402
 
 

@@ -13,6 +13,7 @@ import numpy as _np
 from ..ops import REGISTRY as _REGISTRY
 from .ndarray import NDArray as _NDArray
 from .register import make_function as _make_function
+from .random import uniform  # noqa: F401  (MXNet's nd.contrib re-exports it)
 
 _PREFIX = "_contrib_"
 
@@ -26,7 +27,8 @@ def _install():
     return sorted(names)
 
 
-__all__ = _install() + ["foreach", "while_loop", "cond", "isinf", "isfinite", "isnan"]
+__all__ = _install() + ["foreach", "while_loop", "cond", "isinf", "isfinite", "isnan",
+                        "uniform"]
 
 _stack = _make_function(_REGISTRY["stack"])
 _concat = _make_function(_REGISTRY["concat"])

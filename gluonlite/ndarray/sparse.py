@@ -1077,6 +1077,87 @@ def lazy_rows(grad):
     return None
 
 
+def _lazy_update(mxname, opname, weight, grad, states, out, kwargs, lazy=True):
+    """Run optimizer operator ``opname`` as MXNet's ``nd.sparse.<mxname>``: with a
+    row_sparse ``grad`` (and ``lazy``), only the rows the gradient stores change, in the
+    weight (written to ``out``, else to a new array) and in the states (in place); any
+    other gradient runs the dense operator."""
+    fn = _make_function(_REGISTRY[opname])
+    if not isinstance(weight, NDArray) or isinstance(weight, BaseSparseNDArray):
+        raise MXNetError(f"sparse.{mxname}: weight must be a dense NDArray, got "
+                         f"{type(weight).__name__}")
+    for i, st in enumerate(states):
+        if not isinstance(st, NDArray) or isinstance(st, BaseSparseNDArray):
+            raise MXNetError(f"sparse.{mxname}: state {i} must be a dense NDArray, got "
+                             f"{type(st).__name__}")
+    if not isinstance(grad, RowSparseNDArray) or not lazy:
+        return fn(weight, _dense(grad), *states, out=out, **kwargs)
+    if grad.shape != weight.shape:
+        raise MXNetError(f"sparse.{mxname}: grad has shape {grad.shape}, expected the "
+                         f"weight's {weight.shape}")
+    if out is not None and not isinstance(out, NDArray):
+        raise TypeError(f"sparse.{mxname}: out must be an NDArray, got {type(out).__name__}")
+    rows, values = grad._aux[0], grad._values
+    ctx = weight._ctx
+    st_rows = [NDArray(st._data[rows], ctx) for st in states]
+    # the kernel runs on the stored rows only (states checked before anything changes)
+    new = fn(NDArray(weight._data[rows], ctx), NDArray(values, ctx), *st_rows, **kwargs)
+    for st, sr in zip(states, st_rows):
+        st._data[rows] = sr._data
+    if out is None:
+        out = NDArray(weight._data.copy(), ctx)
+    elif out is not weight:
+        out[:] = weight
+    out._data[rows] = new._data
+    return out
+
+
+def sgd_update(weight, grad, out=None, **kwargs):
+    """``sgd_update`` with MXNet's lazy update for a row_sparse ``grad`` (``lazy_update``,
+    default True): only the rows the gradient stores are updated (weight decay too)."""
+    return _lazy_update("sgd_update", "sgd_update", weight, grad, (), out, kwargs,
+                        kwargs.get("lazy_update", True))
+
+
+def sgd_mom_update(weight, grad, mom, out=None, **kwargs):
+    """``sgd_mom_update``; with a row_sparse ``grad`` and ``lazy_update`` (default True)
+    only the stored rows of the weight and of ``mom`` change."""
+    return _lazy_update("sgd_mom_update", "sgd_mom_update", weight, grad, (mom,), out,
+                        kwargs, kwargs.get("lazy_update", True))
+
+
+def adam_update(weight, grad, mean, var, out=None, **kwargs):
+    """``adam_update``; with a row_sparse ``grad`` and ``lazy_update`` (default True) only
+    the stored rows of the weight, ``mean`` and ``var`` change."""
+    return _lazy_update("adam_update", "adam_update", weight, grad, (mean, var), out, kwargs,
+                        kwargs.get("lazy_update", True))
+
+
+def ftrl_update(weight, grad, z, n, out=None, **kwargs):
+    """``ftrl_update``. MXNet 1.9.1 runs its dense kernel for a dense weight (its sparse
+    kernel needs a row_sparse weight, which gluonlite's updates do not take), so every
+    row changes, also with a row_sparse ``grad``."""
+    return _lazy_update("ftrl_update", "ftrl_update", weight, grad, (z, n), out, kwargs,
+                        False)
+
+
+def adagrad_update(weight, grad, history, out=None, **kwargs):
+    """AdaGrad (MXNet's ``nd.sparse.adagrad_update``, operator ``_sparse_adagrad_update``);
+    with a row_sparse ``grad`` only its stored rows (of the weight and ``history``)
+    change."""
+    return _lazy_update("adagrad_update", "_sparse_adagrad_update", weight, grad, (history,),
+                        out, kwargs)
+
+
+def gs_retain(data, indices):
+    """MXNet's ``nd.sparse.gs_retain`` (the operator ``_sparse_retain`` under another name):
+    the rows ``indices`` of row_sparse ``data``."""
+    return retain(data, indices)
+
+
+__all__ += ["sgd_update", "sgd_mom_update", "adam_update", "ftrl_update", "adagrad_update",
+            "gs_retain"]
+
 _ndmod._SPARSE["cast"] = _tostype
 _ndmod._SPARSE["zeros"] = zeros
 

@@ -194,3 +194,73 @@ def _make(dist, pnames, formula):
 
 for _d, (_p, _fn) in _DISTS.items():
     _make(_d, _p, _fn)
+
+
+# --- Dirichlet density -----------------------------------------------------------------------
+def _dir_check(sample, alpha):
+    if alpha.ndim < 1 or sample.ndim < alpha.ndim + 1 \
+            or tuple(sample.shape[:alpha.ndim - 1]) != tuple(alpha.shape[:-1]) \
+            or sample.shape[-1] != alpha.shape[-1]:
+        raise MXNetError(f"random_pdf_dirichlet: sample of shape {tuple(sample.shape)} must "
+                         f"be alpha's shape {tuple(alpha.shape)} with the draws' axes before "
+                         f"its last (the categories) axis")
+    for n, v in (("sample", sample), ("alpha", alpha)):
+        if v.dtype.kind != "f":
+            raise MXNetError(f"random_pdf_dirichlet: {n} must be floating point, got "
+                             f"{v.dtype.name}")
+
+
+def _dir_alpha(alpha, sample):
+    # alpha (batch..., k) -> (batch..., 1, ..., 1, k) against sample (batch..., draws..., k)
+    return alpha.reshape(alpha.shape[:-1] + (1,) * (sample.ndim - alpha.ndim)
+                         + alpha.shape[-1:])
+
+
+def _dir_logp(rt, sample, a):
+    xp, sp = rt.xp, rt.special
+    return (sp.gammaln(a.sum(-1)) - sp.gammaln(a).sum(-1)
+            + ((a - 1) * xp.log(sample)).sum(-1))
+
+
+def _dir_shape(a, in_shapes):
+    s = in_shapes[0]
+    return in_shapes, [None if s is None else tuple(s[:-1])]
+
+
+@register("_random_pdf_dirichlet", aliases=("random_pdf_dirichlet",), shape=_dir_shape)
+def random_pdf_dirichlet(rt, sample, alpha, *, is_log: Bool = False):
+    """Density (``is_log``: log-density) of ``sample`` under the Dirichlet distribution of
+    concentration ``alpha`` (MXNet's ``random_pdf_dirichlet``): ``alpha`` is (batch...,
+    k), ``sample`` is (batch..., draws..., k); the result is ``sample``'s shape without
+    its last axis."""
+    _dir_check(sample, alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lp = _dir_logp(rt, sample, _dir_alpha(alpha, sample))
+    r = lp if is_log else rt.xp.exp(lp)
+    return rt.xp.ascontiguousarray(r.astype(sample.dtype, copy=False))
+
+
+def _dir_bw_shape(a, in_shapes):
+    return in_shapes, list(in_shapes[1:])
+
+
+@register("_backward_random_pdf_dirichlet", shape=_dir_bw_shape, num_outputs=2,
+          output_names=("sample_grad", "alpha_grad"))
+def random_pdf_dirichlet_backward(rt, ograd, sample, alpha, *, is_log: Bool = False):
+    """Gradients of ``random_pdf_dirichlet`` for ``sample`` and ``alpha``."""
+    xp, sp = rt.xp, rt.special
+    a = _dir_alpha(alpha, sample)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = ograd if is_log else ograd * xp.exp(_dir_logp(rt, sample, a))
+        g = g[..., None]
+        gs = g * (a - 1) / sample
+        ga = g * (sp.digamma(a.sum(-1, keepdims=True)) - sp.digamma(a) + xp.log(sample))
+    axes = tuple(range(alpha.ndim - 1, sample.ndim - 1))
+    ga = ga.sum(axis=axes).reshape(alpha.shape)
+    return (xp.ascontiguousarray(gs.astype(sample.dtype, copy=False)),
+            xp.ascontiguousarray(ga.astype(alpha.dtype, copy=False)))
+
+
+@random_pdf_dirichlet.gradient
+def _(F, a, ins, outs, ogs, need):
+    return tuple(F._backward_random_pdf_dirichlet(ogs[0], *ins, is_log=a["is_log"]))

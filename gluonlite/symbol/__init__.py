@@ -11,6 +11,7 @@ from . import contrib  # noqa: F401
 from . import linalg  # noqa: F401
 from . import random  # noqa: F401
 from . import sparse  # noqa: F401
+from .functions import cast_storage, histogram  # noqa: F401
 
 
 def zeros(shape, dtype=None, **kwargs):

@@ -22,6 +22,7 @@ from ..base import MXNetError
 from ..ops import REGISTRY as _REGISTRY
 from .register import make_function as _make_function
 from .symbol import Symbol as _Symbol
+from .random import uniform  # noqa: F401  (MXNet's sym.contrib re-exports it)
 
 _PREFIX = "_contrib_"
 
@@ -35,7 +36,7 @@ def _install():
     return sorted(names)
 
 
-__all__ = _install() + ["foreach", "while_loop", "cond"]
+__all__ = _install() + ["foreach", "while_loop", "cond", "uniform"]
 
 _select = _make_function("_cond_select")
 _stack = _make_function("stack")

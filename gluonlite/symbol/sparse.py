@@ -33,6 +33,7 @@ _OPS = {
     "LogisticRegressionOutput": "LogisticRegressionOutput",
     "MAERegressionOutput": "MAERegressionOutput", "concat": "Concat",
     "stop_gradient": "BlockGrad", "make_loss": "make_loss", "retain": "_sparse_retain",
+    "adagrad_update": "_sparse_adagrad_update",
     "broadcast_add": "broadcast_add", "broadcast_plus": "broadcast_add",
     "broadcast_sub": "broadcast_sub", "broadcast_minus": "broadcast_sub",
     "broadcast_mul": "broadcast_mul", "broadcast_div": "broadcast_div",
@@ -42,7 +43,7 @@ _OPS = {
 _SAME = """abs arccos arccosh arcsin arcsinh arctan arctanh cbrt ceil clip cos cosh degrees dot
 exp expm1 fix floor gamma gammaln log log10 log1p log2 mean negative norm radians relu rint
 round rsqrt sigmoid sign sin sinh slice sqrt square sum tan tanh trunc where zeros_like
-sgd_update sgd_mom_update adam_update ftrl_update adagrad_update""".split()
+sgd_update sgd_mom_update adam_update ftrl_update""".split()
 
 
 def _check_stype(fname, arg, value):
