@@ -19,6 +19,7 @@ from __future__ import annotations
 from ..unsupported import namespace_getattr as _namespace_getattr
 
 from ..base import MXNetError
+from ..ndarray.contrib import _regroup  # the same nesting format for Symbols
 from ..ops import REGISTRY as _REGISTRY
 from .register import make_function as _make_function
 from .symbol import Symbol as _Symbol
@@ -60,18 +61,6 @@ def _flatten(args, what):
         flat.extend(f)
         fmts.append(fmt)
     return flat, fmts
-
-
-def _regroup(args, fmt):
-    if isinstance(fmt, int):
-        if fmt == 0:
-            return args[0], args[1:]
-        return args[:fmt], args[fmt:]
-    ret = []
-    for f in fmt:
-        r, args = _regroup(args, f)
-        ret.append(r)
-    return ret, args
 
 
 def _static_length(sym):
