@@ -30,16 +30,9 @@ def report(rows, samples, failures, names, params, markdown, rounds):
     then the parameter counts."""
     med = {k: statistics.median(v) for k, v in samples.items() if v}
     lines, notes, goals = [], [], []
-    fmt = training._fmt_ms
 
     def cell(name, row):
-        if (name, row) in med:
-            v = samples[(name, row)]
-            return f"{fmt(med[(name, row)])} ({fmt(min(v))}–{fmt(max(v))})"
-        if (name, row) in failures:
-            notes.append(f"{training.LABELS[name]}, {row}: FAILED: {failures[(name, row)]}")
-            return f"FAILED [{len(notes)}]"
-        return "–"
+        return training.time_cell(med, samples, failures, notes, name, row)
 
     def ratio_cells(other, row, goal):
         if ("gluonlite:hybrid", row) in med and (other, row) in med:

@@ -301,18 +301,24 @@ def _fmt_ms(v):
     return f"{v:.3f}" if v < 10 else f"{v:.1f}" if v < 1000 else f"{v:.0f}"
 
 
+def time_cell(med, samples, failures, notes, name, row):
+    """A table cell: the median ms with the fastest and slowest round, or a FAILED marker
+    whose reason is appended to ``notes``, or "–" when the row was not run."""
+    if (name, row) in med:
+        v = samples[(name, row)]
+        return f"{_fmt_ms(med[(name, row)])} ({_fmt_ms(min(v))}–{_fmt_ms(max(v))})"
+    if (name, row) in failures:
+        notes.append(f"{LABELS.get(name, name)}, {row}: FAILED: {failures[(name, row)]}")
+        return f"FAILED [{len(notes)}]"
+    return "–"
+
+
 def report(rows, samples, gemm_info, failures, names, memory, markdown, rounds):
     med = {k: statistics.median(v) for k, v in samples.items() if v}
     lines, notes, goals = [], [], []
 
     def cell(name, row):
-        if (name, row) in med:
-            v = samples[(name, row)]
-            return f"{_fmt_ms(med[(name, row)])} ({_fmt_ms(min(v))}–{_fmt_ms(max(v))})"
-        if (name, row) in failures:
-            notes.append(f"{LABELS.get(name, name)}, {row}: FAILED: {failures[(name, row)]}")
-            return f"FAILED [{len(notes)}]"
-        return "–"
+        return time_cell(med, samples, failures, notes, name, row)
 
     def ratio(a, b, row):
         if (a, row) in med and (b, row) in med:
