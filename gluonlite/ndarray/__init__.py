@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..unsupported import namespace_getattr as _namespace_getattr
 
 from ..ops import REGISTRY as _REGISTRY, generated_modules as _generated_modules
+from ..ops.extra import split_v2_attrs as _split_v2_attrs
 from .ndarray import NDArray, invoke, array, empty  # noqa: F401
 from .register import make_function as _make_function
 from .creation import (zeros, ones, full, arange, linspace, eye, concatenate,  # noqa: F401
@@ -30,13 +31,7 @@ def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):
     """Split ``ary`` along ``axis`` into ``indices_or_sections`` equal pieces (an int) or at
     the given indices (a tuple), as MXNet's ``split_v2``; ``squeeze_axis`` drops the axis
     from size-1 pieces."""
-    if isinstance(indices_or_sections, int) and not isinstance(indices_or_sections, bool):
-        attrs = dict(indices=(), sections=indices_or_sections)
-    elif isinstance(indices_or_sections, tuple):
-        attrs = dict(indices=(0,) + tuple(indices_or_sections), sections=0)
-    else:
-        raise ValueError("split_v2: indices_or_sections must be an int or a tuple of ints, "
-                         f"got {type(indices_or_sections).__name__}")
+    attrs = _split_v2_attrs(indices_or_sections)
     return _make_function(_REGISTRY["_split_v2"])(ary, axis=axis, squeeze_axis=squeeze_axis,
                                                   **attrs)
 

@@ -586,6 +586,17 @@ def multi_sum_sq(rt, *data, num_arrays: Int):
 
 
 # --- split_v2 -----------------------------------------------------------------------------
+def split_v2_attrs(indices_or_sections) -> dict:
+    """``_split_v2``'s attributes from ``nd/sym.split_v2``'s ``indices_or_sections``: an int
+    (equal sections) or a tuple of split indices, as MXNet's Python wrapper builds them."""
+    if isinstance(indices_or_sections, int) and not isinstance(indices_or_sections, bool):
+        return dict(indices=(), sections=indices_or_sections)
+    if isinstance(indices_or_sections, tuple):
+        return dict(indices=(0,) + tuple(indices_or_sections), sections=0)
+    raise ValueError("split_v2: indices_or_sections must be an int or a tuple of ints, "
+                     f"got {type(indices_or_sections).__name__}")
+
+
 def _split_v2_bounds(a, size):
     """The (start, stop) of every piece along the split axis."""
     if a["sections"] > 0:

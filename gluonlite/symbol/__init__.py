@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..unsupported import namespace_getattr as _namespace_getattr
 
 from ..ops import REGISTRY as _REGISTRY, generated_modules as _generated_modules
+from ..ops.extra import split_v2_attrs as _split_v2_attrs
 from .symbol import Symbol, var, Variable, Group, load, load_json  # noqa: F401
 from .register import make_function as _make_function, create as _create
 from . import contrib  # noqa: F401
@@ -71,13 +72,7 @@ def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):
     """Split ``ary`` along ``axis`` into ``indices_or_sections`` equal pieces (an int) or at
     the given indices (a tuple), as MXNet's ``split_v2``; ``squeeze_axis`` drops the axis
     from size-1 pieces."""
-    if isinstance(indices_or_sections, int) and not isinstance(indices_or_sections, bool):
-        attrs = dict(indices=(), sections=indices_or_sections)
-    elif isinstance(indices_or_sections, tuple):
-        attrs = dict(indices=(0,) + tuple(indices_or_sections), sections=0)
-    else:
-        raise ValueError("split_v2: indices_or_sections must be an int or a tuple of ints, "
-                         f"got {type(indices_or_sections).__name__}")
+    attrs = _split_v2_attrs(indices_or_sections)
     return _create("_split_v2", [ary], dict(attrs, axis=axis,
                                            squeeze_axis=squeeze_axis))
 
