@@ -205,3 +205,24 @@ def test_torch_models_match_gluon_parameter_counts():
         net(mx.nd.array(np.zeros((1, 3, side, side), np.float32)))  # deferred shapes
         assert gluon_param_count(net) == torch_counts[kind], kind
 
+
+
+def test_versus_compares_two_checkouts():
+    # the working tree against HEAD, one quick row: both sides run their own bench/ scripts
+    # from their own checkout, and the worktree is removed afterwards
+    before = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True,
+                            text=True)
+    if before.returncode != 0:
+        pytest.skip("not a git checkout")
+    r = subprocess.run([sys.executable, os.path.join(BENCH, "versus.py"), "--base", "HEAD",
+                        "--only", "mlp-infer/1", "--rounds", "1", "--hybrid-only",
+                        "--no-overhead"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "| mlp-infer/1 | hybrid |" in r.stdout
+    after = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True,
+                           text=True)
+    assert after.stdout == before.stdout
+    bad = subprocess.run([sys.executable, os.path.join(BENCH, "versus.py"), "--base", "HEAD",
+                          "--only", "mlp/32"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode != 0 and "unknown row" in bad.stderr
